@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'templates',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/templates',
+};

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'users',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/users',
+};

@@ -1,0 +1,45 @@
+import nx from '@nx/eslint-plugin';
+
+const boundaries = (extra) => [
+  'error',
+  {
+    enforceBuildableLibDependency: true,
+    allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
+    depConstraints: [
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:service-kit', ...extra] },
+      { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'] },
+      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'] },
+      { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', ...extra] },
+      { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
+      { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', ...extra] },
+      {
+        sourceTag: 'type:contracts',
+        onlyDependOnLibsWithTags: [...extra],
+        allowedExternalImports: ['class-validator', 'class-transformer'],
+      },
+    ],
+  },
+];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  { ignores: ['**/dist', '**/out-tsc', '**/node_modules', '.kafka/**', '.run/**'] },
+  {
+    files: ['**/*.ts', '**/*.js', '**/*.mjs', '**/*.cjs', '**/*.cts'],
+    rules: {
+      // The architecture, enforced: apps import only libs, libs never import apps, and
+      // libs/contracts imports nothing of ours and no npm package but the validation libraries.
+      '@nx/enforce-module-boundaries': boundaries([]),
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-floating-promises': 'off',
+    },
+  },
+  {
+    // Tests (and only tests) may use the real-infrastructure harness in libs/testing.
+    files: ['**/*.spec.ts', '**/test/**/*.ts'],
+    rules: { '@nx/enforce-module-boundaries': boundaries(['type:testing']), '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+];

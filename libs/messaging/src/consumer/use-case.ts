@@ -1,0 +1,34 @@
+import type { EventClass } from '@platform/contracts';
+import type { EventEnvelope, EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
+import type { Logger } from '../logging/logger';
+import type { SqlClient } from '../sql/sql-client';
+
+/** The envelope union of a use case's declared events. */
+export type EnvelopeOf<E extends readonly EventClass[]> = E[number] extends infer C
+  ? C extends EventClass<infer T>
+    ? ReceivedEnvelope<T>
+    : never
+  : never;
+
+export interface HandlerContext {
+  /**
+   * The transaction the inbox record is written in: write the use case's effects here and
+   * they commit together with "this event was handled", or not at all.
+   */
+  readonly tx: SqlClient;
+  /** Publishes through the outbox in the same transaction, caused by the event being handled. */
+  publish<T extends object>(event: EventClass<T>, payload: T, metadata?: EventMetadata): Promise<EventEnvelope<T>>;
+  readonly logger: Logger;
+}
+
+/**
+ * One business use case: its name, the events it reacts to, and what it does. Each runs in
+ * its own consumer group `<service>.<name>` subscribed only to its events' topics, so it has
+ * its own offsets, its own lag and its own failures.
+ */
+export interface UseCase<E extends readonly EventClass[] = readonly EventClass[]> {
+  /** kebab-case, unique within the service; part of the consumer group id. */
+  readonly name: string;
+  readonly events: E;
+  handle(event: EnvelopeOf<E>, context: HandlerContext): Promise<void>;
+}

@@ -1,0 +1,38 @@
+import type { EventClass } from '@platform/contracts';
+import type { BrokerAdmin, TopicSpec } from './broker';
+import type { KafkaNaming } from './naming';
+
+export class TopicMismatchError extends Error {
+  readonly retriable = false;
+  constructor(readonly topic: string, readonly declared: number, readonly actual: number) {
+    super(
+      `Topic ${topic} has ${actual} partitions but its contract declares ${declared}. ` +
+        'Changing the partition count of a keyed topic breaks per-key order; publish a new event version instead.',
+    );
+    this.name = 'TopicMismatchError';
+  }
+}
+
+export function topicSpecFor(event: EventClass, naming: KafkaNaming): TopicSpec {
+  return {
+    topic: naming.topic(event),
+    partitions: event.contract.partitions,
+    config: { 'retention.ms': String(event.contract.retentionMs), 'cleanup.policy': 'delete' },
+  };
+}
+
+/**
+ * Creates the topics of the given contracts that do not exist yet and refuses to go on when
+ * an existing one has a different partition count. Auto-creation is off on our brokers, so
+ * this (or the generated Strimzi KafkaTopics) is the only way topics come to be.
+ */
+export async function ensureTopics(admin: BrokerAdmin, naming: KafkaNaming, events: readonly EventClass[]): Promise<void> {
+  const specs = [...new Map(events.map((e) => [naming.topic(e), topicSpecFor(e, naming)])).values()];
+  const existing = new Set(await admin.listTopics());
+  await admin.createTopics(specs.filter((s) => !existing.has(s.topic)));
+  const described = await admin.describeTopics(specs.map((s) => s.topic));
+  for (const spec of specs) {
+    const actual = described.find((d) => d.topic === spec.topic);
+    if (actual && actual.partitions !== spec.partitions) throw new TopicMismatchError(spec.topic, spec.partitions, actual.partitions);
+  }
+}

@@ -1,0 +1,201 @@
+import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
+import type { Logger } from '../logging/logger';
+import type {
+  Broker,
+  BrokerAdmin,
+  GroupConsumer,
+  IncomingMessage,
+  MessageProducer,
+  OutgoingMessage,
+  ProducerOptions,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './broker';
+
+export interface KafkaJsBrokerOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** Fetch long-poll; also bounds how long stop() waits for an idle fetch. */
+  readonly maxWaitTimeInMs?: number;
+}
+
+function headerValue(value: IHeaders[string]): string | undefined {
+  if (value === undefined) return undefined;
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined ? undefined : first.toString();
+}
+
+function toIncoming(topic: string, partition: number, message: KafkaMessage): IncomingMessage {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    const text = headerValue(value);
+    if (text !== undefined) headers[name] = text;
+  }
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key ? message.key.toString() : null,
+    value: message.value,
+    headers,
+    timestamp: Number(message.timestamp),
+  };
+}
+
+function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; partitions: number[] }[] {
+  const byTopic = new Map<string, number[]>();
+  for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+  return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
+}
+
+/** kafkajs behind the Broker port. */
+export class KafkaJsBroker implements Broker {
+  private readonly kafka: Kafka;
+
+  constructor(private readonly options: KafkaJsBrokerOptions) {
+    const { logger } = options;
+    this.kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: [...options.brokers],
+      logLevel: logLevel.WARN,
+      // kafkajs logs every retried request as an error; routine while a broker restarts, so warn.
+      logCreator: () => (entry: LogEntry) => {
+        const { message, ...fields } = entry.log;
+        if (message.startsWith('Limiting retries for the idempotent producer')) return;
+        const line = `kafkajs ${entry.namespace}: ${message}`;
+        if (entry.level <= logLevel.WARN) logger.warn(line, fields);
+        else logger.debug(line, fields);
+      },
+      retry: { initialRetryTime: 200, retries: 8 },
+    });
+  }
+
+  async producer(options: ProducerOptions): Promise<MessageProducer> {
+    const producer = this.kafka.producer({
+      idempotent: options.idempotent,
+      // One request in flight per broker keeps per-partition order even across retries.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      // Bounded, so a send fails while Kafka is away and the caller (the relay) decides what
+      // next: it starts a new producer session and resends, and consumers de-duplicate.
+      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+    });
+    await producer.connect();
+    return {
+      async send(messages: readonly OutgoingMessage[]) {
+        if (messages.length === 0) return;
+        const byTopic = new Map<string, { key: string; value: string | Buffer; headers: Record<string, string> }[]>();
+        for (const m of messages) {
+          const list = byTopic.get(m.topic) ?? [];
+          list.push({ key: m.key, value: m.value, headers: { ...m.headers } });
+          byTopic.set(m.topic, list);
+        }
+        await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, msgs]) => ({ topic, messages: msgs })) });
+      },
+      disconnect: () => producer.disconnect(),
+    };
+  }
+
+  async consumer(options: { groupId: string; clientId?: string }): Promise<GroupConsumer> {
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: options.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30_000,
+      rebalanceTimeout: 60_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 250,
+    });
+    await consumer.connect();
+    return {
+      subscribe: (topics, { fromBeginning }) => consumer.subscribe({ topics: [...topics], fromBeginning }),
+      run: ({ partitionsConcurrently, onBatch }) =>
+        consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: partitionsConcurrently,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            const taken = await onBatch({
+              topic: batch.topic,
+              partition: batch.partition,
+              messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+              heartbeat,
+              isRunning,
+              isStale,
+            });
+            // The fetch position moves past what was taken; commits stay with the caller.
+            if (taken !== undefined && !isStale()) resolveOffset(taken);
+          },
+        }),
+      commit: (offsets: readonly TopicPartitionOffset[]) => consumer.commitOffsets(offsets.map((o) => ({ ...o }))),
+      pause: (partitions) => consumer.pause(groupByTopic(partitions)),
+      resume: (partitions) => consumer.resume(groupByTopic(partitions)),
+      onAssignment: (listener) => {
+        consumer.on(consumer.events.GROUP_JOIN, (event) => {
+          const assignment = event.payload.memberAssignment as Record<string, number[]>;
+          listener(Object.entries(assignment).flatMap(([topic, partitions]) => partitions.map((partition) => ({ topic, partition }))));
+        });
+      },
+      onRebalancing: (listener) => {
+        consumer.on(consumer.events.REBALANCING, () => listener());
+      },
+      onCrash: (listener) => {
+        consumer.on(consumer.events.CRASH, (event) => {
+          if (!event.payload.restart) listener(event.payload.error);
+        });
+      },
+      stop: () => consumer.disconnect(),
+    };
+  }
+
+  async admin(): Promise<BrokerAdmin> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    return {
+      async createTopics(topics: readonly TopicSpec[]) {
+        if (topics.length === 0) return;
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: topics.map((t) => ({
+            topic: t.topic,
+            numPartitions: t.partitions,
+            configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+          })),
+        });
+      },
+      async describeTopics(topics: readonly string[]) {
+        const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
+        return described.map((t) => ({ topic: t.name, partitions: t.partitions.length }));
+      },
+      listTopics: () => admin.listTopics(),
+      async deleteTopics(topics: readonly string[]) {
+        if (topics.length > 0) await admin.deleteTopics({ topics: [...topics] });
+      },
+      async committedOffsets(groupId: string, topics: readonly string[]) {
+        const result = await admin.fetchOffsets({ groupId, topics: [...topics] });
+        return result.flatMap((t) => t.partitions.map((p) => ({ topic: t.topic, partition: p.partition, offset: p.offset })));
+      },
+      async endOffsets(topic: string) {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ topic, partition: o.partition, offset: o.high }));
+      },
+      async describeGroup(groupId: string) {
+        const { groups } = await admin.describeGroups([groupId]);
+        const group = groups[0];
+        return {
+          state: group.state,
+          members: group.members.map((m) => {
+            const decoded = m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+            const assigned = Object.entries(decoded?.assignment ?? {}).flatMap(([topic, partitions]) =>
+              (partitions as number[]).map((partition) => ({ topic, partition })),
+            );
+            return { memberId: m.memberId, clientId: m.clientId, assigned };
+          }),
+        };
+      },
+      disconnect: () => admin.disconnect(),
+    };
+  }
+}

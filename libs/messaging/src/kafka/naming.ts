@@ -1,0 +1,49 @@
+import type { EventClass } from '@platform/contracts';
+
+const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * Kafka names derived from the contracts and the service: topics, consumer groups and
+ * dead-letter topics. An optional namespace prefixes them all (an environment, or one test
+ * run), so several isolated platforms can share one cluster.
+ */
+export class KafkaNaming {
+  private readonly prefix: string;
+
+  constructor(readonly namespace = '') {
+    if (namespace !== '' && !NAMESPACE_PATTERN.test(namespace)) {
+      throw new Error(`Kafka namespace "${namespace}" may only hold lower-case letters, digits, "_" and "-"`);
+    }
+    this.prefix = namespace ? `${namespace}.` : '';
+  }
+
+  topic(event: EventClass): string {
+    return this.kafkaTopic(event.contract.topic);
+  }
+
+  /** The Kafka topic of a contract topic name in this namespace. */
+  kafkaTopic(contractTopic: string): string {
+    return this.prefix + contractTopic;
+  }
+
+  /** The contract topic of a namespaced Kafka topic, or undefined when outside this namespace. */
+  contractTopic(kafkaTopic: string): string | undefined {
+    return kafkaTopic.startsWith(this.prefix) ? kafkaTopic.slice(this.prefix.length) : undefined;
+  }
+
+  /** `<service>.<use-case>`: one consumer group, hence its own offsets, per business use case. */
+  group(service: string, useCase: string): string {
+    assertName('service', service);
+    assertName('use case', useCase);
+    return `${this.prefix}${service}.${useCase}`;
+  }
+
+  deadLetterTopic(service: string, useCase: string): string {
+    return `${this.group(service, useCase)}.dlq`;
+  }
+}
+
+export function assertName(what: string, name: string): void {
+  if (!NAME_PATTERN.test(name)) throw new Error(`${what} name "${name}" must be kebab-case: lower-case letters, digits and "-"`);
+}

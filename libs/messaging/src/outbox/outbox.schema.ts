@@ -1,0 +1,52 @@
+import type { SqlMigration } from '../sql/sql-migration';
+
+export const OUTBOX_CHANNEL = 'messaging_outbox';
+
+/** Tables the messaging library keeps in each service's own database, schema `messaging`. */
+export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: '1764000000000-messaging-outbox-inbox',
+    up: `
+      CREATE SCHEMA IF NOT EXISTS messaging;
+
+      -- Events waiting to be sent, written in the same transaction as the state change.
+      CREATE TABLE messaging.outbox (
+        position    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        event_id    uuid        NOT NULL UNIQUE,
+        topic       text        NOT NULL,
+        message_key text        NOT NULL,
+        headers     jsonb       NOT NULL,
+        payload     text        NOT NULL,
+        created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+        attempts    integer     NOT NULL DEFAULT 0,
+        last_error  text
+      );
+
+      -- One wake-up per inserting statement, delivered at commit: the relay need not poll hard.
+      CREATE FUNCTION messaging.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${OUTBOX_CHANNEL}', '');
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER outbox_notify AFTER INSERT ON messaging.outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION messaging.notify_outbox();
+
+      -- Events a consumer group has handled; written in the handler's transaction.
+      CREATE TABLE messaging.inbox (
+        consumer_group text        NOT NULL,
+        event_id       uuid        NOT NULL,
+        topic          text        NOT NULL,
+        partition      integer     NOT NULL,
+        "offset"       bigint      NOT NULL,
+        handled_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (consumer_group, event_id)
+      );
+    `,
+    down: `
+      DROP TABLE messaging.inbox;
+      DROP TRIGGER outbox_notify ON messaging.outbox;
+      DROP FUNCTION messaging.notify_outbox();
+      DROP TABLE messaging.outbox;
+    `,
+  },
+];

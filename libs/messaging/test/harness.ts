@@ -1,0 +1,37 @@
+import { KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, jsonLogger, type Broker, type Logger } from '../src';
+import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
+
+export interface MessagingHarness {
+  readonly db: TestDatabase;
+  readonly brokers: string[];
+  readonly broker: Broker;
+  readonly naming: KafkaNaming;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+/** A fresh database with the messaging schema and a Kafka namespace of this spec's own. */
+export async function messagingHarness(name: string, brokers?: string[]): Promise<MessagingHarness> {
+  const resolvedBrokers = brokers ?? (await ensureKafka());
+  const db = await createTestDatabase(name);
+  await applySqlMigrations(db.pool, MESSAGING_MIGRATIONS);
+  const logger = jsonLogger(name, (process.env['TEST_LOG_LEVEL'] as 'debug') ?? 'error');
+  const naming = new KafkaNaming(uniqueName(name).replace(/_/g, '-'));
+  const broker = new KafkaJsBroker({ brokers: resolvedBrokers, clientId: name, logger });
+  return {
+    db,
+    brokers: resolvedBrokers,
+    broker,
+    naming,
+    logger,
+    async close() {
+      const admin = await broker.admin().catch(() => undefined);
+      if (admin) {
+        const mine = (await admin.listTopics()).filter((t) => t.startsWith(`${naming.namespace}.`));
+        await admin.deleteTopics(mine).catch(() => undefined);
+        await admin.disconnect();
+      }
+      await db.drop();
+    },
+  };
+}

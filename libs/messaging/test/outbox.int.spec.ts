@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import { EndpointUpdated } from '@platform/contracts';
+import { ensureTopics, OutboxPublisher, OutboxRelay, withTransaction } from '../src';
+import { eventually, TopicReader } from '@platform/testing';
+import { messagingHarness, type MessagingHarness } from './harness';
+
+jest.setTimeout(60_000);
+
+function endpointUpdated(apiId: string, version: number): EndpointUpdated {
+  return {
+    apiId,
+    ownerId: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10',
+    endpointId: randomUUID(),
+    method: 'GET',
+    path: `/things/${version}`,
+    upstreamUrl: 'http://things.internal/v1',
+    change: 'added',
+    version,
+  };
+}
+
+describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
+  let h: MessagingHarness;
+  let relay: OutboxRelay;
+  let reader: TopicReader;
+  const publisher = new OutboxPublisher('outbox-test', [EndpointUpdated]);
+
+  beforeAll(async () => {
+    h = await messagingHarness('outbox');
+    const admin = await h.broker.admin();
+    await ensureTopics(admin, h.naming, [EndpointUpdated]);
+    await admin.disconnect();
+    reader = await new TopicReader(h.brokers, [h.naming.topic(EndpointUpdated)]).start();
+    relay = new OutboxRelay({ pool: h.db.pool, naming: h.naming, logger: h.logger, producerFactory: () => h.broker.producer({ idempotent: true }), batchSize: 50 });
+  });
+
+  afterAll(async () => {
+    await relay?.stop();
+    await reader?.stop();
+    await h?.close();
+  });
+
+  it('sends every committed event once, in order per key, with CloudEvents headers', async () => {
+    const apis = Array.from({ length: 5 }, () => randomUUID());
+    // 30 transactions, each interleaving the five keys: the outbox must keep each key's order.
+    for (let round = 0; round < 30; round++) {
+      await withTransaction(h.db.pool, (tx) =>
+        publisher.publishAll(
+          tx,
+          apis.flatMap((apiId) => [1, 2].map((i) => ({ event: EndpointUpdated, payload: endpointUpdated(apiId, round * 2 + i), metadata: { correlationId: `corr-${round}` } }))),
+        ),
+      );
+    }
+    relay.start();
+
+    await eventually(() => expect(reader.messages).toHaveLength(300), { timeoutMs: 30_000 });
+    for (const apiId of apis) {
+      const versions = reader.messages.filter((m) => m.key === apiId).map((m) => JSON.parse(m.value ?? '{}').version);
+      expect(versions).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(new Set(reader.messages.filter((m) => m.key === apiId).map((m) => m.partition)).size).toBe(1);
+    }
+    const headers = reader.messages[0].headers;
+    expect(headers).toMatchObject({
+      ce_type: 'platform.endpoints.endpoint-updated.v1',
+      ce_source: '/services/outbox-test',
+      ce_specversion: '1.0',
+      'content-type': 'application/json',
+      ce_correlationid: 'corr-0',
+    });
+    expect(headers['ce_id']).toMatch(/^[0-9a-f-]{36}$/);
+    expect(Date.parse(headers['ce_time'])).not.toBeNaN();
+    expect(new Set(reader.messages.map((m) => m.headers['ce_id'])).size).toBe(300);
+    await eventually(async () => expect(await relay.backlog()).toBe(0));
+  });
+
+  it('sends nothing for a rolled-back transaction', async () => {
+    const apiId = randomUUID();
+    await expect(
+      withTransaction(h.db.pool, async (tx) => {
+        await publisher.publish(tx, EndpointUpdated, endpointUpdated(apiId, 1));
+        throw new Error('business rule failed after publishing');
+      }),
+    ).rejects.toThrow('business rule failed');
+    const marker = randomUUID();
+    await withTransaction(h.db.pool, (tx) => publisher.publish(tx, EndpointUpdated, endpointUpdated(marker, 1)));
+    await eventually(() => expect(reader.messages.some((m) => m.key === marker)).toBe(true));
+    expect(reader.messages.some((m) => m.key === apiId)).toBe(false);
+  });
+
+  it('refuses invalid payloads and undeclared events before anything is written', async () => {
+    await expect(
+      withTransaction(h.db.pool, (tx) => publisher.publish(tx, EndpointUpdated, { ...endpointUpdated(randomUUID(), 1), method: 'FETCH' as 'GET' })),
+    ).rejects.toThrow(/Invalid endpoints.endpoint-updated payload: method/);
+    const strict = new OutboxPublisher('outbox-test', []);
+    await expect(withTransaction(h.db.pool, (tx) => strict.publish(tx, EndpointUpdated, endpointUpdated(randomUUID(), 1)))).rejects.toThrow(
+      /does not declare that it publishes endpoints.endpoint-updated/,
+    );
+  });
+
+  it('lets only one relay per database be active', async () => {
+    const standby = new OutboxRelay({ pool: h.db.pool, naming: h.naming, logger: h.logger, producerFactory: () => h.broker.producer({ idempotent: true }), standbyRetryMs: 100 });
+    standby.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(relay.stats().leader).toBe(true);
+    expect(standby.stats().leader).toBe(false);
+    await standby.stop();
+  });
+});

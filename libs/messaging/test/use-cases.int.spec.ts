@@ -1,0 +1,134 @@
+import { randomUUID } from 'node:crypto';
+import { TemplateUpdated, UserCreated } from '@platform/contracts';
+import { CE, ServiceMessaging, withTransaction, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
+import { eventually, produceRaw } from '@platform/testing';
+import { messagingHarness, type MessagingHarness } from './harness';
+
+jest.setTimeout(90_000);
+
+/** Records what it handled in a table of the service database, in the inbox transaction. */
+class RecordingUseCase<E extends readonly (typeof UserCreated | typeof TemplateUpdated)[]> implements UseCase<E> {
+  constructor(readonly name: string, readonly events: E) {}
+
+  async handle(event: EnvelopeOf<E>, { tx }: HandlerContext): Promise<void> {
+    await tx.query('INSERT INTO handled (use_case, event_id, event_type, event_key) VALUES ($1, $2, $3, $4)', [this.name, event.id, event.type, event.key]);
+  }
+}
+
+describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () => {
+  let h: MessagingHarness;
+  let messaging: ServiceMessaging;
+  let admin: BrokerAdmin;
+  const welcome = new RecordingUseCase('welcome', [UserCreated] as const);
+  const audit = new RecordingUseCase('signup-audit', [UserCreated] as const);
+  const templates = new RecordingUseCase('template-cache', [TemplateUpdated] as const);
+
+  const handled = async (useCase: string) =>
+    (await h.db.pool.query<{ event_id: string; event_type: string; event_key: string }>('SELECT event_id, event_type, event_key FROM handled WHERE use_case = $1', [useCase])).rows;
+
+  const registerUsers = (count: number) =>
+    withTransaction(h.db.pool, (tx) =>
+      messaging.publishAll(
+        tx,
+        Array.from({ length: count }, (_, i) => ({ event: UserCreated, payload: { userId: randomUUID(), email: `u${i}@example.com`, displayName: `User ${i}` } })),
+      ),
+    );
+
+  beforeAll(async () => {
+    h = await messagingHarness('usecases');
+    await h.db.pool.query('CREATE TABLE handled (use_case text, event_id uuid, event_type text, event_key text)');
+    messaging = new ServiceMessaging({
+      service: 'notifications',
+      broker: h.broker,
+      naming: h.naming,
+      pool: h.db.pool,
+      publishes: [UserCreated, TemplateUpdated],
+      useCases: [welcome, audit, templates],
+      logger: h.logger,
+    });
+    await messaging.start();
+    admin = await h.broker.admin();
+  });
+
+  afterAll(async () => {
+    await messaging?.stop();
+    await admin?.disconnect();
+    await h?.close();
+  });
+
+  it('names each group <service>.<use-case>', () => {
+    expect(messaging.consumers.map((c) => c.groupId)).toEqual([
+      `${h.naming.namespace}.notifications.welcome`,
+      `${h.naming.namespace}.notifications.signup-audit`,
+      `${h.naming.namespace}.notifications.template-cache`,
+    ]);
+  });
+
+  it('delivers every event to each of two use cases on the same event type, each committing its own offsets', async () => {
+    const events = await registerUsers(40);
+    const ids = events.map((e) => e.id).sort();
+    await eventually(async () => expect((await handled('welcome')).map((r) => r.event_id).sort()).toEqual(ids), { timeoutMs: 30_000 });
+    await eventually(async () => expect((await handled('signup-audit')).map((r) => r.event_id).sort()).toEqual(ids), { timeoutMs: 30_000 });
+
+    const topic = h.naming.topic(UserCreated);
+    const end = await admin.endOffsets(topic);
+    const total = (offsets: { offset: string }[]) => offsets.reduce((sum, o) => sum + Math.max(0, Number(o.offset)), 0);
+    expect(total(end)).toBe(40);
+    for (const consumer of messaging.consumers.slice(0, 2)) {
+      await eventually(async () => expect(total(await admin.committedOffsets(consumer.groupId, [topic]))).toBe(40));
+    }
+  });
+
+  it('never assigns a use case a topic it did not declare', async () => {
+    await withTransaction(h.db.pool, (tx) => messaging.publish(tx, TemplateUpdated, TemplateUpdated.contract.examples.valid));
+    await eventually(async () => expect(await handled('template-cache')).toHaveLength(1), { timeoutMs: 30_000 });
+
+    for (const consumer of messaging.consumers) {
+      const group = await admin.describeGroup(consumer.groupId);
+      const assignedTopics = new Set(group.members.flatMap((m) => m.assigned.map((a) => a.topic)));
+      expect([...assignedTopics]).toEqual([...consumer.topics]);
+    }
+    const templateTopic = h.naming.topic(TemplateUpdated);
+    const welcomeOffsets = await admin.committedOffsets(messaging.consumers[0].groupId, [templateTopic]);
+    expect(welcomeOffsets.every((o) => o.offset === '-1')).toBe(true);
+    expect((await handled('welcome')).every((r) => r.event_type === UserCreated.contract.ceType)).toBe(true);
+  });
+
+  it('skips an invalid payload and a malformed message without crashing, and handles the valid events after them', async () => {
+    const topic = h.naming.topic(UserCreated);
+    const key = randomUUID();
+    const headers = (id: string) => ({
+      [CE.id]: id,
+      [CE.type]: UserCreated.contract.ceType,
+      [CE.source]: '/services/somebody-else',
+      [CE.time]: new Date().toISOString(),
+      [CE.specversion]: '1.0',
+      [CE.contentType]: 'application/json',
+    });
+    const validId = randomUUID();
+    // One key, so one partition: the valid event comes strictly after the two bad ones.
+    await produceRaw(h.brokers, topic, [
+      { key, value: JSON.stringify(UserCreated.contract.examples.invalid), headers: headers(randomUUID()) },
+      { key, value: '{not json', headers: headers(randomUUID()) },
+      { key, value: JSON.stringify({ userId: key, email: 'valid@example.com', displayName: 'Valid' }), headers: headers(validId) },
+    ]);
+    await eventually(async () => expect((await handled('welcome')).map((r) => r.event_id)).toContain(validId), { timeoutMs: 30_000 });
+    expect((await handled('welcome')).filter((r) => r.event_key === key)).toHaveLength(1);
+    expect(messaging.consumers.map((c) => c.status)).toEqual(['running', 'running', 'running']);
+  });
+
+  it('has no second effect when the same event is delivered again (inbox)', async () => {
+    const topic = h.naming.topic(UserCreated);
+    const id = randomUUID();
+    const userId = randomUUID();
+    const message = {
+      key: userId,
+      value: JSON.stringify({ userId, email: 'twice@example.com', displayName: 'Twice' }),
+      headers: { [CE.id]: id, [CE.type]: UserCreated.contract.ceType, [CE.source]: '/services/users', [CE.time]: new Date().toISOString(), [CE.specversion]: '1.0' },
+    };
+    await produceRaw(h.brokers, topic, [message, message]);
+    const marker = (await registerUsers(1))[0].id;
+    await eventually(async () => expect((await handled('welcome')).map((r) => r.event_id)).toContain(marker), { timeoutMs: 30_000 });
+    expect((await handled('welcome')).filter((r) => r.event_id === id)).toHaveLength(1);
+  });
+});
