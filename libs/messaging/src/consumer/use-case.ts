@@ -3,12 +3,8 @@ import type { EventEnvelope, EventMetadata, ReceivedEnvelope } from '../envelope
 import type { Logger } from '../logging/logger';
 import type { SqlClient } from '../sql/sql-client';
 
-/** The envelope union of a use case's declared events. */
-export type EnvelopeOf<E extends readonly EventClass[]> = E[number] extends infer C
-  ? C extends EventClass<infer T>
-    ? ReceivedEnvelope<T>
-    : never
-  : never;
+/** The envelope of any of a use case's declared events; narrow it with `isEvent`. */
+export type EnvelopeOf<E extends readonly EventClass[]> = ReceivedEnvelope<InstanceType<E[number]>>;
 
 export interface HandlerContext {
   /**

@@ -1,0 +1,45 @@
+/**
+ * npm run bench -- [suite ...] [--quick]
+ * Runs benchmark suites (all when none is named) and prints one JSON line per measurement.
+ */
+import { round, type BenchContext, type BenchLine, type BenchSuite } from './bench';
+
+const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
+  messaging: () => import('./suites/messaging'),
+  'event-store': () => import('./suites/event-store'),
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const named = args.filter((a) => !a.startsWith('--'));
+  const unknown = named.filter((n) => !suites[n]);
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown suite(s): ${unknown.join(', ')}; available: ${Object.keys(suites).join(', ')}\n`);
+    process.exit(2);
+  }
+  for (const name of named.length > 0 ? named : Object.keys(suites)) {
+    const context: BenchContext = {
+      quick,
+      progress: (message) => process.stderr.write(`[bench ${name}] ${message}\n`),
+      record: (metric, value, unit, baseline) => {
+        const ratio = baseline ? round(baseline.lowerIsBetter ? baseline.value / value : value / baseline.value, 3) : null;
+        const line: BenchLine = { suite: name, metric, value: round(value, 3), unit, baseline: baseline?.metric ?? null, ratio };
+        process.stdout.write(JSON.stringify(line) + '\n');
+        return line;
+      },
+    };
+    const started = Date.now();
+    const suite = await suites[name]();
+    await suite.default(context);
+    context.progress(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`benchmark failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);
