@@ -21,6 +21,8 @@ export interface ServiceMessagingOptions {
   readonly publishes: readonly EventClass[];
   readonly useCases: readonly UseCase[];
   readonly logger: Logger;
+  /** The publisher the service's own code uses, when it was created before this object. */
+  readonly publisher?: OutboxPublisher;
   readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs'>;
   readonly partitionsConcurrently?: number;
 }
@@ -41,7 +43,7 @@ export class ServiceMessaging {
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate) throw new Error(`${options.service} declares use case "${duplicate}" twice; each needs its own name`);
     this.naming = options.naming ?? new KafkaNaming();
-    this.publisher = new OutboxPublisher(options.service, options.publishes);
+    this.publisher = options.publisher ?? new OutboxPublisher(options.service, options.publishes);
     this.relay = new OutboxRelay({
       ...options.relay,
       pool: options.pool,
@@ -69,9 +71,13 @@ export class ServiceMessaging {
     return [...new Set([...this.options.publishes, ...this.options.useCases.flatMap((u) => [...u.events])])];
   }
 
+  get isStarted(): boolean {
+    return this.started;
+  }
+
+  /** Creates missing topics, starts the relay and every use case; stop() undoes a partial start. */
   async start(): Promise<void> {
     if (this.started) return;
-    this.started = true;
     const admin = await this.options.broker.admin();
     try {
       await ensureTopics(admin, this.naming, this.events);
@@ -80,11 +86,11 @@ export class ServiceMessaging {
     }
     this.relay.start();
     await Promise.all(this.consumers.map((c) => c.start()));
+    this.started = true;
   }
 
   /** Stops consuming first (in-flight events finish or are handed back), then the relay. */
   async stop(): Promise<void> {
-    if (!this.started) return;
     this.started = false;
     await Promise.all(this.consumers.map((c) => c.stop()));
     await this.relay.stop();

@@ -1,1 +1,16 @@
-export {};
+export * from './config/env';
+export * from './config/service-config';
+export * from './database/transactions';
+export * from './database/typeorm-migrations';
+export * from './database/pool-of';
+export * from './http/validation';
+export * from './http/bootstrap';
+export * from './health/health.controller';
+export * from './messaging/messaging-lifecycle';
+export * from './service-kit.options';
+export * from './service-kit.module';
+export * from './logging';
+export * from './tokens';
+export * from './config/service-config.module';
+export * from './http/errors';
+export * from './http/correlation-id';

@@ -4,3 +4,6 @@ export * from './postgres';
 export * from './kafka';
 export * from './topic-reader';
 export * from './migrations';
+export * from './service-database';
+export * from './service-process';
+export * from './platform';

@@ -29,10 +29,30 @@ export function topicSpecFor(event: EventClass, naming: KafkaNaming): TopicSpec 
 export async function ensureTopics(admin: BrokerAdmin, naming: KafkaNaming, events: readonly EventClass[]): Promise<void> {
   const specs = [...new Map(events.map((e) => [naming.topic(e), topicSpecFor(e, naming)])).values()];
   const existing = new Set(await admin.listTopics());
-  await admin.createTopics(specs.filter((s) => !existing.has(s.topic)));
-  const described = await admin.describeTopics(specs.map((s) => s.topic));
+  const missing = specs.filter((s) => !existing.has(s.topic));
+  try {
+    await admin.createTopics(missing);
+  } catch (error) {
+    // Several services start together and create the topics they share: losing that race is
+    // fine as long as the topics exist afterwards, which the check below establishes.
+    const nowExisting = new Set(await admin.listTopics());
+    if (!missing.every((s) => nowExisting.has(s.topic))) throw error;
+  }
+  const described = await describeWhenLeadersKnown(admin, specs.map((s) => s.topic));
   for (const spec of specs) {
     const actual = described.find((d) => d.topic === spec.topic);
     if (actual && actual.partitions !== spec.partitions) throw new TopicMismatchError(spec.topic, spec.partitions, actual.partitions);
+  }
+}
+
+/** Right after creation the metadata of a new topic can lag behind for a moment. */
+async function describeWhenLeadersKnown(admin: BrokerAdmin, topics: readonly string[]) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await admin.describeTopics(topics);
+    } catch (error) {
+      if (attempt >= 20 || (error as { retriable?: boolean }).retriable === false) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
   }
 }

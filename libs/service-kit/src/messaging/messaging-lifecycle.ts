@@ -1,0 +1,83 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { errorFields, KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type BrokerAdmin, type UseCase } from '@platform/messaging';
+import { DataSource } from 'typeorm';
+import type { ServiceConfig } from '../config/service-config';
+import { nestLogger } from '../logging';
+import { SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from '../tokens';
+import type { ServiceKitOptions } from '../service-kit.options';
+import { poolOf } from '../database/pool-of';
+
+/**
+ * Starts the service's messaging after Nest is up and stops it before Nest goes down.
+ * Kafka being away at start is not fatal: the HTTP API serves (writes go to the outbox)
+ * while start is retried, and /health/ready says Kafka is not ready.
+ */
+@Injectable()
+export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger;
+  readonly broker: Broker;
+  private messaging?: ServiceMessaging;
+  private starting?: Promise<void>;
+  private stopped = false;
+  private admin?: BrokerAdmin;
+
+  constructor(
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
+    @Inject(SERVICE_KIT_OPTIONS) private readonly options: ServiceKitOptions,
+    private readonly publisher: OutboxPublisher,
+    private readonly dataSource: DataSource,
+    private readonly moduleRef: ModuleRef,
+  ) {
+    this.logger = nestLogger('Messaging');
+    this.broker = new KafkaJsBroker({ brokers: config.kafkaBrokers, clientId: config.service, logger: this.logger });
+  }
+
+  onApplicationBootstrap(): void {
+    const useCases = (this.options.useCases ?? []).map((type) => this.moduleRef.get<UseCase>(type, { strict: false }));
+    this.messaging = new ServiceMessaging({
+      service: this.config.service,
+      broker: this.broker,
+      naming: new KafkaNaming(this.config.kafkaNamespace),
+      pool: poolOf(this.dataSource),
+      publishes: this.options.publishes,
+      publisher: this.publisher,
+      useCases,
+      logger: this.logger,
+      partitionsConcurrently: this.config.consumerConcurrency,
+    });
+    this.starting = this.startWithRetry(this.messaging);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.starting;
+    await this.messaging?.stop();
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  get running(): ServiceMessaging | undefined {
+    return this.messaging?.isStarted ? this.messaging : undefined;
+  }
+
+  /** A connected admin client for readiness checks, created once. */
+  async adminClient(): Promise<BrokerAdmin> {
+    this.admin ??= await this.broker.admin();
+    return this.admin;
+  }
+
+  private async startWithRetry(messaging: ServiceMessaging): Promise<void> {
+    for (let attempt = 1; !this.stopped; attempt++) {
+      try {
+        await messaging.start();
+        this.logger.info('messaging started', { publishes: this.options.publishes.length, useCases: messaging.consumers.map((c) => c.groupId) });
+        return;
+      } catch (error) {
+        await messaging.stop().catch(() => undefined);
+        const delay = Math.min(10_000, 500 * attempt);
+        this.logger.warn('messaging could not start; retrying', { attempt, retryInMs: delay, ...errorFields(error) });
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import type { Type } from '@nestjs/common';
+import type { EventClass } from '@platform/contracts';
+import type { UseCase } from '@platform/messaging';
+import type { MigrationInterface } from 'typeorm';
+
+export interface ServiceKitOptions {
+  /** kebab-case service name: CloudEvents source, consumer-group prefix, default database. */
+  readonly service: string;
+  readonly defaultPort: number;
+  /** TypeORM entities of the service's own tables. */
+  readonly entities: readonly (new () => object)[];
+  /** The service's own TypeORM migrations; the messaging tables are added by the kit. */
+  readonly migrations: readonly (new () => MigrationInterface)[];
+  /** Plain-SQL migrations of other libraries the service uses (e.g. the event store). */
+  readonly libraryMigrations?: readonly { readonly id: string; readonly up: string; readonly down: string }[];
+  /** Every event the service publishes; publishing anything else is refused. */
+  readonly publishes: readonly EventClass[];
+  /** Use-case classes, provided by the app module; each gets its own consumer group. */
+  readonly useCases?: readonly Type<UseCase>[];
+}

@@ -1,0 +1,34 @@
+// Webpack configuration shared by the four services: one bundle per service holding its code
+// and the workspace libraries (@platform/*), with third-party packages left as runtime
+// dependencies listed in the generated package.json (what the Docker image installs).
+const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
+const nodeExternals = require('webpack-node-externals');
+const { join } = require('path');
+
+const root = join(__dirname, '../..');
+
+module.exports = function serviceWebpackConfig(service) {
+  return {
+    output: {
+      path: join(root, 'dist/apps', service),
+      clean: true,
+      ...(process.env.NODE_ENV !== 'production' && { devtoolModuleFilenameTemplate: '[absolute-resource-path]' }),
+    },
+    // npm workspaces link our libraries into node_modules; they must be bundled, not required.
+    externals: [nodeExternals({ modulesDir: join(root, 'node_modules'), allowlist: [/^@platform\//] })],
+    plugins: [
+      new NxAppWebpackPlugin({
+        target: 'node',
+        compiler: 'tsc',
+        main: './src/main.ts',
+        tsConfig: './tsconfig.app.json',
+        optimization: false,
+        outputHashing: 'none',
+        generatePackageJson: true,
+        sourceMap: true,
+        externalDependencies: 'none',
+        mergeExternals: true,
+      }),
+    ],
+  };
+};
