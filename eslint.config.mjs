@@ -38,6 +38,11 @@ export default [
     },
   },
   {
+    // Build configuration, not runtime code: the services share one webpack setup from tools/.
+    files: ['**/webpack.config.js'],
+    rules: { '@nx/enforce-module-boundaries': 'off', '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Tests (and only tests) may use the real-infrastructure harness in libs/testing.
     files: ['**/*.spec.ts', '**/test/**/*.ts'],
     rules: { '@nx/enforce-module-boundaries': boundaries(['type:testing']), '@typescript-eslint/no-non-null-assertion': 'off' },

@@ -5,7 +5,7 @@
  */
 import { EVENT_REGISTRY, eventForTopic } from '@platform/contracts';
 import { CE } from '@platform/messaging';
-import { eventually, TopicReader } from '@platform/testing';
+import { eventually, httpJson, TopicReader } from '@platform/testing';
 import { randomUUID } from 'node:crypto';
 
 type Service = 'users' | 'endpoints' | 'templates' | 'notifications';
@@ -24,19 +24,28 @@ function short(value: unknown): string {
   return text.length > 160 ? `${text.slice(0, 157)}...` : text;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-async function call(service: Service, method: string, path: string, body?: unknown, step = 'demo'): Promise<any> {
-  const response = await fetch(`${urlOf(service)}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', 'x-correlation-id': `demo-${run}-${step}` },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  const parsed = text ? JSON.parse(text) : null;
+interface Entity {
+  id: string;
+  name: string;
+  displayName: string;
+  endpointId: string;
+}
+interface Notification {
+  kind: string;
+  subject: string;
+  templateRevision: number | null;
+}
+
+async function call(service: Service, method: string, path: string, body?: unknown, step = 'demo'): Promise<Entity> {
+  const response = await httpJson<Entity>(method, `${urlOf(service)}${path}`, body, { 'x-correlation-id': `demo-${run}-${step}` });
   console.log(`  ${dim('→')} ${service.padEnd(13)} ${method.padEnd(6)} ${path}${body ? ` ${dim(short(body))}` : ''}`);
-  console.log(`  ${dim('←')} ${response.status} ${dim(short(parsed))}`);
-  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${text}`);
-  return parsed;
+  console.log(`  ${dim('←')} ${response.status} ${dim(short(response.body))}`);
+  if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+async function notificationsOf(userId: string): Promise<Notification[]> {
+  return (await httpJson<Notification[]>('GET', `${urlOf('notifications')}/users/${userId}/notifications`)).body;
 }
 
 function section(title: string): void {
@@ -52,7 +61,8 @@ async function main(): Promise<void> {
     body: 'Hello {{displayName}}, your account {{email}} is ready.',
   }).catch(async () => {
     // A second demo run on the same databases: the template exists, so revise it instead.
-    const existing = (await call('templates', 'GET', '/templates')).find((t: { name: string }) => t.name === 'welcome');
+    const existing = (await httpJson<Entity[]>('GET', `${urlOf('templates')}/templates`)).body.find((t) => t.name === 'welcome');
+    if (!existing) throw new Error('cannot create the welcome template, and none exists');
     return call('templates', 'PUT', `/templates/${existing.id}`, { subject: `Welcome aboard (run ${run}), {{displayName}}` }, 'template');
   });
 
@@ -68,7 +78,7 @@ async function main(): Promise<void> {
   for (const user of [ada, grace]) {
     const [welcome] = await eventually(
       async () => {
-        const list = await (await fetch(`${urlOf('notifications')}/users/${user.id}/notifications`)).json();
+        const list = await notificationsOf(user.id);
         if (list.length === 0) throw new Error(`no notification for ${user.displayName} yet`);
         return list;
       },
@@ -90,7 +100,7 @@ async function main(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const linus = await call('users', 'POST', '/users', { email: `linus.${run}@example.com`, displayName: 'Linus' }, 'linus');
   const [linusWelcome] = await eventually(async () => {
-    const items = await (await fetch(`${urlOf('notifications')}/users/${linus.id}/notifications`)).json();
+    const items = await notificationsOf(linus.id);
     if (items.length === 0) throw new Error('no notification for Linus yet');
     return items;
   });
@@ -125,8 +135,8 @@ async function main(): Promise<void> {
 
   section('8. what notifications built from them');
   for (const user of [ada, grace, linus]) {
-    const items = await (await fetch(`${urlOf('notifications')}/users/${user.id}/notifications`)).json();
-    console.log(`  ${user.displayName}: ${items.map((n: { kind: string; subject: string }) => `${n.kind}: "${n.subject}"`).join('; ')}`);
+    const items = await notificationsOf(user.id);
+    console.log(`  ${user.displayName}: ${items.map((n) => `${n.kind}: "${n.subject}"`).join('; ')}`);
   }
   console.log(`\n${bold('demo complete')} (run ${run})`);
 }

@@ -1,4 +1,20 @@
-import { TestPlatform, eventually } from '@platform/testing';
+import { TestPlatform, eventually, httpJson } from '@platform/testing';
+
+interface User {
+  id: string;
+}
+interface Notification {
+  userId: string;
+  kind: string;
+  subject: string;
+  body: string;
+  channel: string;
+  templateId: string | null;
+  templateRevision: number | null;
+}
+interface ValidationFailure {
+  fields: { field: string }[];
+}
 
 /**
  * The four services as real processes on a real broker and real databases, driven over HTTP
@@ -15,26 +31,16 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
     await platform.stop();
   }, 60_000);
 
-  const post = async (service: string, path: string, body: unknown) => {
-    const response = await fetch(`${platform.service(service).url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: response.status, body: await response.json() };
-  };
-  const get = async (service: string, path: string) => {
-    const response = await fetch(`${platform.service(service).url}${path}`);
-    return { status: response.status, body: await response.json() };
-  };
+  const post = <T>(service: string, path: string, body: unknown) => httpJson<T>('POST', `${platform.service(service).url}${path}`, body);
+  const get = <T>(service: string, path: string) => httpJson<T>('GET', `${platform.service(service).url}${path}`);
 
   it('gives a user registered over HTTP a welcome notification readable over HTTP within 5 s', async () => {
     const started = Date.now();
-    const { status, body: user } = await post('users', '/users', { email: `e2e-${Date.now()}@example.com`, displayName: 'Edsger' });
+    const { status, body: user } = await post<User>('users', '/users', { email: `e2e-${Date.now()}@example.com`, displayName: 'Edsger' });
     expect(status).toBe(201);
     const notifications = await eventually(
       async () => {
-        const { body } = await get('notifications', `/users/${user.id}/notifications`);
+        const { body } = await get<Notification[]>('notifications', `/users/${user.id}/notifications`);
         expect(body).toHaveLength(1);
         return body;
       },
@@ -46,14 +52,14 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
   });
 
   it('renders welcomes from the latest template notifications learned through TemplateUpdated', async () => {
-    const created = await post('templates', '/templates', { name: 'welcome', channel: 'in-app', subject: 'Hi {{displayName}}!', body: 'Glad you came, {{displayName}}.' });
+    const created = await post<{ id: string }>('templates', '/templates', { name: 'welcome', channel: 'in-app', subject: 'Hi {{displayName}}!', body: 'Glad you came, {{displayName}}.' });
     expect(created.status).toBe(201);
     // The template reaches notifications through Kafka; users registered after that see it.
     await eventually(
       async () => {
-        const { body: user } = await post('users', '/users', { email: `tpl-${Date.now()}-${Math.random()}@example.com`, displayName: 'Barbara' });
+        const { body: user } = await post<User>('users', '/users', { email: `tpl-${Date.now()}-${Math.random()}@example.com`, displayName: 'Barbara' });
         const { body } = await eventually(async () => {
-          const result = await get('notifications', `/users/${user.id}/notifications`);
+          const result = await get<Notification[]>('notifications', `/users/${user.id}/notifications`);
           expect(result.body).toHaveLength(1);
           return result;
         });
@@ -70,9 +76,9 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
       ['endpoints', '/apis', { ownerId: 'nope', name: '', basePath: 'no-slash' }, ['ownerId', 'name', 'basePath']],
     ];
     for (const [service, path, body, fields] of cases) {
-      const response = await post(service, path, body);
+      const response = await post<ValidationFailure>(service, path, body);
       expect(response.status).toBe(400);
-      expect(response.body.fields.map((f: { field: string }) => f.field).sort()).toEqual([...fields].sort());
+      expect(response.body.fields.map((f) => f.field).sort()).toEqual([...fields].sort());
     }
     const malformed = await fetch(`${platform.service('users').url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
     expect(malformed.status).toBe(400);
@@ -81,7 +87,7 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
   it('serves OpenAPI at /docs and /docs-json and health at /health/live and /health/ready', async () => {
     for (const name of ['users', 'endpoints', 'templates', 'notifications']) {
       const service = platform.service(name);
-      const json = await get(name, '/docs-json');
+      const json = await get<{ openapi: string }>(name, '/docs-json');
       expect(json.status).toBe(200);
       expect(json.body.openapi).toMatch(/^3\./);
       expect((await fetch(`${service.url}/docs`)).status).toBe(200);

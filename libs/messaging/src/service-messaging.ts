@@ -1,15 +1,32 @@
 import type { EventClass } from '@platform/contracts';
 import type { Pool } from 'pg';
+import { DeadLetterWriter } from './consumer/dead-letters';
+import type { UseCase } from './consumer/use-case';
+import { UseCaseConsumer, type ConsumerStatus } from './consumer/use-case-consumer';
 import type { EventEnvelope, EventMetadata } from './envelope/envelope';
-import type { Broker } from './kafka/broker';
-import { ensureTopics } from './kafka/ensure-topics';
+import type { Broker, TopicPartition } from './kafka/broker';
+import { ensureTopics, useCaseTopicSpecs } from './kafka/ensure-topics';
 import { KafkaNaming } from './kafka/naming';
 import type { Logger } from './logging/logger';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
 import type { SqlClient } from './sql/sql-client';
-import type { UseCase } from './consumer/use-case';
-import { UseCaseConsumer } from './consumer/use-case-consumer';
+import { isWindowedUseCase, type WindowedUseCase } from './windowing/windowed-use-case';
+import { WindowedUseCaseConsumer } from './windowing/windowed-use-case-consumer';
+
+export type AnyUseCase = UseCase | WindowedUseCase;
+
+/** What the service sees of each use case's consumer, whatever its kind. */
+export interface RunningUseCase {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly deadLetterTopic: string;
+  readonly redriveTopic: string;
+  readonly status: ConsumerStatus;
+  readonly assignment: readonly TopicPartition[];
+  start(): Promise<void>;
+  stop(deadlineMs?: number): Promise<void>;
+}
 
 export interface ServiceMessagingOptions {
   /** kebab-case service name: the CloudEvents source and the first part of every group id. */
@@ -19,7 +36,7 @@ export interface ServiceMessagingOptions {
   /** The service's own database. */
   readonly pool: Pool;
   readonly publishes: readonly EventClass[];
-  readonly useCases: readonly UseCase[];
+  readonly useCases: readonly AnyUseCase[];
   readonly logger: Logger;
   /** The publisher the service's own code uses, when it was created before this object. */
   readonly publisher?: OutboxPublisher;
@@ -35,7 +52,8 @@ export class ServiceMessaging {
   readonly naming: KafkaNaming;
   readonly publisher: OutboxPublisher;
   readonly relay: OutboxRelay;
-  readonly consumers: readonly UseCaseConsumer[];
+  readonly consumers: readonly RunningUseCase[];
+  private readonly deadLetters: DeadLetterWriter;
   private started = false;
 
   constructor(private readonly options: ServiceMessagingOptions) {
@@ -44,25 +62,21 @@ export class ServiceMessaging {
     if (duplicate) throw new Error(`${options.service} declares use case "${duplicate}" twice; each needs its own name`);
     this.naming = options.naming ?? new KafkaNaming();
     this.publisher = options.publisher ?? new OutboxPublisher(options.service, options.publishes);
-    this.relay = new OutboxRelay({
-      ...options.relay,
+    const producerFactory = () => options.broker.producer({ idempotent: true });
+    this.relay = new OutboxRelay({ ...options.relay, pool: options.pool, naming: this.naming, logger: options.logger, producerFactory });
+    this.deadLetters = new DeadLetterWriter(producerFactory, options.logger);
+    const shared = {
+      service: options.service,
+      broker: options.broker,
       pool: options.pool,
       naming: this.naming,
+      publisher: this.publisher,
+      deadLetters: this.deadLetters,
       logger: options.logger,
-      producerFactory: () => options.broker.producer({ idempotent: true }),
-    });
-    this.consumers = options.useCases.map(
-      (useCase) =>
-        new UseCaseConsumer({
-          service: options.service,
-          useCase,
-          broker: options.broker,
-          pool: options.pool,
-          naming: this.naming,
-          publisher: this.publisher,
-          logger: options.logger,
-          partitionsConcurrently: options.partitionsConcurrently,
-        }),
+      partitionsConcurrently: options.partitionsConcurrently,
+    };
+    this.consumers = options.useCases.map((useCase) =>
+      isWindowedUseCase(useCase) ? new WindowedUseCaseConsumer({ ...shared, useCase }) : new UseCaseConsumer({ ...shared, useCase }),
     );
   }
 
@@ -80,7 +94,8 @@ export class ServiceMessaging {
     if (this.started) return;
     const admin = await this.options.broker.admin();
     try {
-      await ensureTopics(admin, this.naming, this.events);
+      const own = this.options.useCases.flatMap((u) => useCaseTopicSpecs(this.naming, this.options.service, u.name));
+      await ensureTopics(admin, this.naming, this.events, own);
     } finally {
       await admin.disconnect();
     }
@@ -89,11 +104,15 @@ export class ServiceMessaging {
     this.started = true;
   }
 
-  /** Stops consuming first (in-flight events finish or are handed back), then the relay. */
-  async stop(): Promise<void> {
+  /**
+   * Stops consuming first (in-flight events finish within `deadlineMs` or are handed back
+   * uncommitted), then the relay.
+   */
+  async stop(deadlineMs = 10_000): Promise<void> {
     this.started = false;
-    await Promise.all(this.consumers.map((c) => c.stop()));
+    await Promise.all(this.consumers.map((c) => c.stop(deadlineMs)));
     await this.relay.stop();
+    await this.deadLetters.close();
   }
 
   publish<T extends object>(tx: SqlClient, event: EventClass<T>, payload: T, metadata?: EventMetadata): Promise<EventEnvelope<T>> {

@@ -1,4 +1,6 @@
-import { KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, jsonLogger, type Broker, type Logger } from '../src';
+import { randomUUID } from 'node:crypto';
+import type { EventClass } from '@platform/contracts';
+import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, jsonLogger, type Broker, type Logger } from '../src';
 import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
 
 export interface MessagingHarness {
@@ -32,6 +34,23 @@ export async function messagingHarness(name: string, brokers?: string[]): Promis
         await admin.disconnect();
       }
       await db.drop();
+    },
+  };
+}
+
+/** A Kafka message carrying a valid CloudEvent of `event`, as a producer of ours would write it. */
+export function cloudEventMessage<T extends object>(event: EventClass<T>, payload: T, options: { id?: string; partition?: number; time?: Date } = {}) {
+  return {
+    key: event.contract.key(payload),
+    value: JSON.stringify(payload),
+    partition: options.partition,
+    headers: {
+      [CE.id]: options.id ?? randomUUID(),
+      [CE.type]: event.contract.ceType,
+      [CE.source]: '/services/test',
+      [CE.time]: (options.time ?? new Date()).toISOString(),
+      [CE.specversion]: '1.0',
+      [CE.contentType]: 'application/json',
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { TemplateUpdated, UserCreated } from '@platform/contracts';
-import { CE, ServiceMessaging, withTransaction, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
-import { eventually, produceRaw } from '@platform/testing';
+import { CE, DLQ, ServiceMessaging, withTransaction, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
+import { eventually, produceRaw, TopicReader } from '@platform/testing';
 import { messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(90_000);
@@ -79,14 +79,14 @@ describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () =>
     }
   });
 
-  it('never assigns a use case a topic it did not declare', async () => {
+  it('never assigns a use case a topic it did not declare (beside its own redrive topic)', async () => {
     await withTransaction(h.db.pool, (tx) => messaging.publish(tx, TemplateUpdated, TemplateUpdated.contract.examples.valid));
     await eventually(async () => expect(await handled('template-cache')).toHaveLength(1), { timeoutMs: 30_000 });
 
     for (const consumer of messaging.consumers) {
       const group = await admin.describeGroup(consumer.groupId);
       const assignedTopics = new Set(group.members.flatMap((m) => m.assigned.map((a) => a.topic)));
-      expect([...assignedTopics]).toEqual([...consumer.topics]);
+      expect([...assignedTopics].sort()).toEqual([...consumer.topics, consumer.redriveTopic].sort());
     }
     const templateTopic = h.naming.topic(TemplateUpdated);
     const welcomeOffsets = await admin.committedOffsets(messaging.consumers[0].groupId, [templateTopic]);
@@ -94,7 +94,7 @@ describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () =>
     expect((await handled('welcome')).every((r) => r.event_type === UserCreated.contract.ceType)).toBe(true);
   });
 
-  it('skips an invalid payload and a malformed message without crashing, and handles the valid events after them', async () => {
+  it('dead-letters an invalid payload and a malformed message at once, without crashing, and handles the valid events after them', async () => {
     const topic = h.naming.topic(UserCreated);
     const key = randomUUID();
     const headers = (id: string) => ({
@@ -115,6 +115,19 @@ describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () =>
     await eventually(async () => expect((await handled('welcome')).map((r) => r.event_id)).toContain(validId), { timeoutMs: 30_000 });
     expect((await handled('welcome')).filter((r) => r.event_key === key)).toHaveLength(1);
     expect(messaging.consumers.map((c) => c.status)).toEqual(['running', 'running', 'running']);
+
+    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
+    try {
+      await eventually(() => expect(dlq.messages.filter((m) => m.key === key)).toHaveLength(2), { timeoutMs: 15_000 });
+      const [invalid, malformed] = dlq.messages.filter((m) => m.key === key);
+      expect(invalid.headers).toMatchObject({ [DLQ.reason]: 'invalid-payload', [DLQ.attempts]: '1', [DLQ.originalTopic]: topic, [DLQ.consumerGroup]: messaging.consumers[0].groupId });
+      expect(invalid.headers[DLQ.errorMessage]).toMatch(/Invalid users.user-created payload/);
+      expect(invalid.value).toBe(JSON.stringify(UserCreated.contract.examples.invalid));
+      expect(malformed.headers[DLQ.errorMessage]).toMatch(/not JSON/);
+      expect(Number(malformed.headers[DLQ.originalOffset])).toBe(Number(invalid.headers[DLQ.originalOffset]) + 1);
+    } finally {
+      await dlq.stop();
+    }
   });
 
   it('has no second effect when the same event is delivered again (inbox)', async () => {

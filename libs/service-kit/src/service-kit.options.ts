@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { EventClass } from '@platform/contracts';
-import type { UseCase } from '@platform/messaging';
+import type { AnyUseCase } from '@platform/messaging';
 import type { MigrationInterface } from 'typeorm';
 
 export interface ServiceKitOptions {
@@ -16,5 +16,5 @@ export interface ServiceKitOptions {
   /** Every event the service publishes; publishing anything else is refused. */
   readonly publishes: readonly EventClass[];
   /** Use-case classes, provided by the app module; each gets its own consumer group. */
-  readonly useCases?: readonly Type<UseCase>[];
+  readonly useCases?: readonly Type<AnyUseCase>[];
 }

@@ -7,3 +7,4 @@ export * from './migrations';
 export * from './service-database';
 export * from './service-process';
 export * from './platform';
+export * from './http';

@@ -44,7 +44,7 @@ export class TopicReader {
 export async function produceRaw(
   brokers: readonly string[],
   topic: string,
-  messages: { key: string; value: string; headers: Record<string, string> }[],
+  messages: { key: string; value: string; headers: Record<string, string>; partition?: number }[],
 ): Promise<void> {
   const kafka = new Kafka({ clientId: 'test-raw-producer', brokers: [...brokers], logLevel: logLevel.NOTHING });
   const producer = kafka.producer({ allowAutoTopicCreation: false });

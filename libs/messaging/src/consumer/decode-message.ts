@@ -4,15 +4,21 @@ import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
 
+/** Errors that make a message unusable however often it is tried. */
+export function isPoisonMessageError(error: unknown): boolean {
+  return error instanceof MalformedMessageError || error instanceof InvalidPayloadError;
+}
+
 /**
  * Turns a Kafka message into a validated envelope of one of `events`, or throws a
  * non-retriable MalformedMessageError / InvalidPayloadError saying what is wrong with it.
  */
-export function decodeMessage(message: IncomingMessage, events: readonly EventClass[], naming: KafkaNaming): ReceivedEnvelope {
-  const contractTopic = naming.contractTopic(message.topic);
-  const event = events.find((e) => e.contract.topic === contractTopic);
-  if (!event) throw new MalformedMessageError(`no declared event is published on topic ${message.topic}`);
+export function decodeMessage(message: IncomingMessage, events: readonly EventClass[], naming: KafkaNaming, redriveTopic?: string): ReceivedEnvelope {
   const headers = decodeHeaders(message.headers);
+  // A redriven dead letter arrives on the use case's own redrive topic: its type says what it is.
+  const contractTopic = message.topic === redriveTopic ? undefined : naming.contractTopic(message.topic);
+  const event = message.topic === redriveTopic ? events.find((e) => e.contract.ceType === headers.type) : events.find((e) => e.contract.topic === contractTopic);
+  if (!event) throw new MalformedMessageError(`no declared event matches topic ${message.topic} and type ${headers.type}`);
   if (headers.type !== event.contract.ceType) {
     throw new MalformedMessageError(`ce_type ${headers.type} does not belong on topic ${message.topic} (expected ${event.contract.ceType})`);
   }

@@ -5,8 +5,11 @@ import type { KafkaNaming } from '../kafka/naming';
 import { errorFields, type Logger } from '../logging/logger';
 import type { OutboxPublisher } from '../outbox/publisher';
 import { withTransaction } from '../sql/sql-client';
-import { decodeMessage } from './decode-message';
+import type { DeadLetterWriter } from './dead-letters';
+import { decodeMessage, isPoisonMessageError } from './decode-message';
 import { recordInInbox } from './inbox';
+import { PartitionProcessor } from './partition-processor';
+import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
 
 export interface UseCaseConsumerOptions {
@@ -16,32 +19,42 @@ export interface UseCaseConsumerOptions {
   readonly pool: Pool;
   readonly naming: KafkaNaming;
   readonly publisher: OutboxPublisher;
+  readonly deadLetters: DeadLetterWriter;
   readonly logger: Logger;
-  /** Partitions handled at the same time; within one partition events are handled in order. */
+  /** Partitions handled at the same time; within one partition events are handled in order per key. */
   readonly partitionsConcurrently?: number;
-  /** Upper bound of the back-off between attempts of a failing handler. */
-  readonly maxRetryBackoffMs?: number;
+  /** Events queued behind parked keys, per partition, before that partition stops fetching. */
+  readonly maxParkedPerPartition?: number;
 }
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
 /**
  * Runs one use case in its own consumer group. Each event is handled in a transaction that
- * also records it in the inbox; the group's offset moves only after that commit, so a
- * redelivered event finds its inbox record and has no second effect.
+ * also records it in the inbox; the group's offset moves only past finished events, so a
+ * redelivered event finds its inbox record and has no second effect. Failing events are
+ * retried with back-off while their key is parked (other keys go on), then dead-lettered.
  */
 export class UseCaseConsumer {
   readonly groupId: string;
   readonly topics: readonly string[];
+  readonly deadLetterTopic: string;
+  readonly redriveTopic: string;
+  private readonly policy: RetryPolicy;
   private consumer?: GroupConsumer;
   private status_: ConsumerStatus = 'idle';
   private assigned: readonly TopicPartition[] = [];
+  private processors = new Map<string, PartitionProcessor>();
   private readonly logger: Logger;
 
   constructor(private readonly options: UseCaseConsumerOptions) {
-    this.groupId = options.naming.group(options.service, options.useCase.name);
-    this.topics = [...new Set(options.useCase.events.map((e) => options.naming.topic(e)))];
-    if (this.topics.length === 0) throw new Error(`use case ${options.useCase.name} declares no events`);
+    const { naming, service, useCase } = options;
+    this.groupId = naming.group(service, useCase.name);
+    this.deadLetterTopic = naming.deadLetterTopic(service, useCase.name);
+    this.redriveTopic = naming.redriveTopic(service, useCase.name);
+    this.topics = [...new Set(useCase.events.map((e) => naming.topic(e)))];
+    if (this.topics.length === 0) throw new Error(`use case ${useCase.name} declares no events`);
+    this.policy = retryPolicy(useCase.retry);
     this.logger = options.logger;
   }
 
@@ -53,6 +66,11 @@ export class UseCaseConsumer {
     return this.assigned;
   }
 
+  /** Events waiting behind failing keys, over all partitions of this member. */
+  get parked(): number {
+    return [...this.processors.values()].reduce((sum, p) => sum + p.parked, 0);
+  }
+
   async start(): Promise<void> {
     this.status_ = 'starting';
     const consumer = await this.options.broker.consumer({ groupId: this.groupId });
@@ -61,79 +79,68 @@ export class UseCaseConsumer {
       this.assigned = assigned;
       this.logger.info('partitions assigned', { group: this.groupId, partitions: assigned.length });
     });
+    // Partitions may move: stop retrying parked keys (their events are uncommitted and go to
+    // the next owner) and start afresh from the committed offsets after the rebalance.
+    consumer.onRebalancing(() => {
+      const previous = this.processors;
+      this.processors = new Map();
+      for (const processor of previous.values()) void processor.stop(0);
+    });
     consumer.onCrash((error) => {
       this.status_ = 'crashed';
       this.logger.error('consumer crashed and will not restart', { group: this.groupId, ...errorFields(error) });
     });
     // A new group starts at the beginning: a use case deployed later still sees every retained event.
-    await consumer.subscribe(this.topics, { fromBeginning: true });
+    await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({
       partitionsConcurrently: this.options.partitionsConcurrently ?? 3,
-      onBatch: (batch) => this.handleBatch(batch),
+      onBatch: (batch) => this.processorFor(batch).take(batch),
     });
     this.status_ = 'running';
     this.logger.info('use case consuming', { group: this.groupId, topics: this.topics });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Graceful stop: no new events are taken, handlers in flight get `deadlineMs` to finish,
+   * what finished is committed, and the partitions are handed back to the group.
+   */
+  async stop(deadlineMs = 10_000): Promise<void> {
     if (!this.consumer) return;
     this.status_ = 'stopping';
+    await Promise.all([...this.processors.values()].map((p) => p.stop(deadlineMs)));
     await this.consumer.stop();
     this.consumer = undefined;
+    this.processors.clear();
     this.status_ = 'stopped';
   }
 
-  private async handleBatch(batch: PartitionBatch): Promise<string | undefined> {
-    let done: string | undefined;
-    let lastCommit = Date.now();
-    for (const message of batch.messages) {
-      if (!batch.isRunning() || batch.isStale()) break;
-      const handled = await this.handleMessage(message, batch);
-      if (!handled) break;
-      done = message.offset;
-      if (Date.now() - lastCommit > 1000) {
-        await this.commit(batch, done);
-        lastCommit = Date.now();
-      }
-    }
-    if (done !== undefined) await this.commit(batch, done);
-    return done;
-  }
-
-  private async commit(batch: PartitionBatch, offset: string): Promise<void> {
-    await this.consumer?.commit([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(offset) + 1n).toString() }]);
-  }
-
-  /** Resolves true once the message is handled or skipped; false if the consumer is stopping. */
-  private async handleMessage(message: IncomingMessage, batch: PartitionBatch): Promise<boolean> {
-    let envelope: ReceivedEnvelope;
-    try {
-      envelope = decodeMessage(message, this.options.useCase.events, this.options.naming);
-    } catch (error) {
-      this.logger.warn('skipping a message that is not a valid event', {
+  private processorFor(batch: PartitionBatch): PartitionProcessor {
+    const id = `${batch.topic}:${batch.partition}`;
+    let processor = this.processors.get(id);
+    if (!processor) {
+      processor = new PartitionProcessor(batch.topic, batch.partition, {
         group: this.groupId,
-        topic: message.topic,
-        partition: message.partition,
-        offset: message.offset,
-        ...errorFields(error),
+        policy: this.policy,
+        logger: this.logger,
+        maxParked: this.options.maxParkedPerPartition,
+        handle: (message) => this.handle(message),
+        isPoison: isPoisonMessageError,
+        deadLetter: (message, failure) => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure),
+        commit: async (offset) => {
+          // After a rebalance this generation may no longer commit: the next owner starts from the last good commit.
+          await this.consumer?.commit([{ topic: batch.topic, partition: batch.partition, offset }]).catch((error) => {
+            this.logger.debug('commit refused', { group: this.groupId, ...errorFields(error) });
+          });
+        },
       });
-      return true;
+      this.processors.set(id, processor);
     }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.handleInTransaction(envelope);
-        return true;
-      } catch (error) {
-        const backoff = Math.min(this.options.maxRetryBackoffMs ?? 30_000, 100 * 2 ** Math.min(attempt, 12));
-        this.logger.warn('handler failed; retrying', { group: this.groupId, eventId: envelope.id, attempt, backoffMs: backoff, ...errorFields(error) });
-        const deadline = Date.now() + backoff;
-        while (Date.now() < deadline) {
-          if (!batch.isRunning() || batch.isStale()) return false;
-          await batch.heartbeat();
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, deadline - Date.now())));
-        }
-      }
-    }
+    return processor;
+  }
+
+  private async handle(message: IncomingMessage): Promise<void> {
+    const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
+    await this.handleInTransaction(envelope);
   }
 
   private async handleInTransaction(envelope: ReceivedEnvelope): Promise<void> {

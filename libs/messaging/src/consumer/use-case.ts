@@ -2,6 +2,7 @@ import type { EventClass } from '@platform/contracts';
 import type { EventEnvelope, EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
 import type { Logger } from '../logging/logger';
 import type { SqlClient } from '../sql/sql-client';
+import type { RetryPolicy } from './retry-policy';
 
 /** The envelope of any of a use case's declared events; narrow it with `isEvent`. */
 export type EnvelopeOf<E extends readonly EventClass[]> = ReceivedEnvelope<InstanceType<E[number]>>;
@@ -19,12 +20,14 @@ export interface HandlerContext {
 
 /**
  * One business use case: its name, the events it reacts to, and what it does. Each runs in
- * its own consumer group `<service>.<name>` subscribed only to its events' topics, so it has
- * its own offsets, its own lag and its own failures.
+ * its own consumer group `<service>.<name>` subscribed only to its events' topics (and its
+ * own redrive topic), so it has its own offsets, its own lag and its own failures.
  */
 export interface UseCase<E extends readonly EventClass[] = readonly EventClass[]> {
   /** kebab-case, unique within the service; part of the consumer group id. */
   readonly name: string;
   readonly events: E;
+  /** How failing events are retried before they go to the dead-letter topic. */
+  readonly retry?: Partial<RetryPolicy>;
   handle(event: EnvelopeOf<E>, context: HandlerContext): Promise<void>;
 }

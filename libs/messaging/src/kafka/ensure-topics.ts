@@ -13,6 +13,15 @@ export class TopicMismatchError extends Error {
   }
 }
 
+/** A use case's own topics (dead letters, redrive): one partition keeps their total order. */
+export function useCaseTopicSpecs(naming: KafkaNaming, service: string, useCase: string): TopicSpec[] {
+  const config = { 'retention.ms': String(14 * 24 * 60 * 60 * 1000), 'cleanup.policy': 'delete' };
+  return [
+    { topic: naming.deadLetterTopic(service, useCase), partitions: 1, config },
+    { topic: naming.redriveTopic(service, useCase), partitions: 1, config },
+  ];
+}
+
 export function topicSpecFor(event: EventClass, naming: KafkaNaming): TopicSpec {
   return {
     topic: naming.topic(event),
@@ -26,8 +35,8 @@ export function topicSpecFor(event: EventClass, naming: KafkaNaming): TopicSpec 
  * an existing one has a different partition count. Auto-creation is off on our brokers, so
  * this (or the generated Strimzi KafkaTopics) is the only way topics come to be.
  */
-export async function ensureTopics(admin: BrokerAdmin, naming: KafkaNaming, events: readonly EventClass[]): Promise<void> {
-  const specs = [...new Map(events.map((e) => [naming.topic(e), topicSpecFor(e, naming)])).values()];
+export async function ensureTopics(admin: BrokerAdmin, naming: KafkaNaming, events: readonly EventClass[], extra: readonly TopicSpec[] = []): Promise<void> {
+  const specs = [...new Map([...events.map((e) => topicSpecFor(e, naming)), ...extra].map((spec) => [spec.topic, spec])).values()];
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
   try {

@@ -39,8 +39,14 @@ export class KafkaNaming {
     return `${this.prefix}${service}.${useCase}`;
   }
 
+  /** Where a use case's failed events go, with the reason in headers. */
   deadLetterTopic(service: string, useCase: string): string {
     return `${this.group(service, useCase)}.dlq`;
+  }
+
+  /** Where redriven dead letters are put back, read by that use case alone. */
+  redriveTopic(service: string, useCase: string): string {
+    return `${this.group(service, useCase)}.redrive`;
   }
 }
 

@@ -1,9 +1,9 @@
 import type { SqlMigration } from '../sql/sql-migration';
+import { WINDOW_MIGRATIONS } from '../windowing/window.schema';
 
 export const OUTBOX_CHANNEL = 'messaging_outbox';
 
-/** Tables the messaging library keeps in each service's own database, schema `messaging`. */
-export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [
+const OUTBOX_INBOX_MIGRATIONS: readonly SqlMigration[] = [
   {
     id: '1764000000000-messaging-outbox-inbox',
     up: `
@@ -50,3 +50,6 @@ export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [
     `,
   },
 ];
+
+/** Tables the messaging library keeps in each service's own database, schema `messaging`. */
+export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [...OUTBOX_INBOX_MIGRATIONS, ...WINDOW_MIGRATIONS];

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { errorFields, KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type BrokerAdmin, type UseCase } from '@platform/messaging';
+import { errorFields, KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin } from '@platform/messaging';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
 import { nestLogger } from '../logging';
@@ -34,7 +34,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   }
 
   onApplicationBootstrap(): void {
-    const useCases = (this.options.useCases ?? []).map((type) => this.moduleRef.get<UseCase>(type, { strict: false }));
+    const useCases = (this.options.useCases ?? []).map((type) => this.moduleRef.get<AnyUseCase>(type, { strict: false }));
     this.messaging = new ServiceMessaging({
       service: this.config.service,
       broker: this.broker,
@@ -52,7 +52,8 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.starting;
-    await this.messaging?.stop();
+    // Leave time after the handlers finish for committing, leaving the group and closing pools.
+    await this.messaging?.stop(Math.max(1000, this.config.shutdownTimeoutMs - 5000));
     await this.admin?.disconnect().catch(() => undefined);
   }
 

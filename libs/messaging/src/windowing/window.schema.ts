@@ -1,0 +1,43 @@
+import type { SqlMigration } from '../sql/sql-migration';
+
+export const WINDOW_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: '1764000000001-messaging-windows',
+    up: `
+      -- One row per (consumer group, key, window): the window's idempotency record. It is
+      -- handled once, in the transaction that sets closed_at; events arriving after that are late.
+      CREATE TABLE messaging.windows (
+        consumer_group text        NOT NULL,
+        window_key     text        NOT NULL,
+        window_start   timestamptz NOT NULL,
+        window_end     timestamptz NOT NULL,
+        close_at       timestamptz NOT NULL,
+        closed_at      timestamptz,
+        event_count    integer,
+        failed         boolean     NOT NULL DEFAULT false,
+        PRIMARY KEY (consumer_group, window_key, window_start)
+      );
+      CREATE INDEX windows_due ON messaging.windows (consumer_group, close_at) WHERE closed_at IS NULL;
+
+      -- The events of open windows, staged durably before their offsets may be committed.
+      CREATE TABLE messaging.window_events (
+        consumer_group text        NOT NULL,
+        window_key     text        NOT NULL,
+        window_start   timestamptz NOT NULL,
+        event_id       uuid        NOT NULL,
+        event_time     timestamptz NOT NULL,
+        topic          text        NOT NULL,
+        partition      integer     NOT NULL,
+        "offset"       bigint      NOT NULL,
+        message_key    text,
+        envelope       jsonb       NOT NULL,
+        PRIMARY KEY (consumer_group, window_key, window_start, event_id)
+      );
+      CREATE INDEX window_events_by_event ON messaging.window_events (consumer_group, event_id);
+    `,
+    down: `
+      DROP TABLE messaging.window_events;
+      DROP TABLE messaging.windows;
+    `,
+  },
+];

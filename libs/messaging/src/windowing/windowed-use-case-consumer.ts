@@ -1,0 +1,302 @@
+import type { Pool } from 'pg';
+import { CE } from '../envelope/cloudevents-headers';
+import type { ReceivedEnvelope } from '../envelope/envelope';
+import type { Broker, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
+import type { KafkaNaming } from '../kafka/naming';
+import { errorFields, type Logger } from '../logging/logger';
+import type { OutboxPublisher } from '../outbox/publisher';
+import { withTransaction } from '../sql/sql-client';
+import type { DeadLetterWriter } from '../consumer/dead-letters';
+import { decodeMessage } from '../consumer/decode-message';
+import { isRetriable } from '../consumer/error-classification';
+import { recordInInbox } from '../consumer/inbox';
+import { OffsetTracker } from '../consumer/offset-tracker';
+import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
+import type { ConsumerStatus } from '../consumer/use-case-consumer';
+import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
+import { WindowCloser } from './window-closer';
+import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
+import { closedAmong, stageEvents, windowIdString, type StagedEvent, type WindowId } from './window-store';
+import type { WindowedUseCase } from './windowed-use-case';
+
+export interface WindowedUseCaseConsumerOptions {
+  readonly service: string;
+  readonly useCase: WindowedUseCase;
+  readonly broker: Broker;
+  readonly pool: Pool;
+  readonly naming: KafkaNaming;
+  readonly publisher: OutboxPublisher;
+  readonly deadLetters: DeadLetterWriter;
+  readonly logger: Logger;
+  readonly partitionsConcurrently?: number;
+}
+
+interface PartitionState {
+  readonly topic: string;
+  readonly partition: number;
+  readonly tracker: OffsetTracker;
+  lastCommitted?: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a windowed use case in its own consumer group. Each fetched batch is staged, in one
+ * transaction, into the windows its events fall in (durably, de-duplicated by event id); the
+ * WindowCloser handles each (key, window) once when it closes. A message's offset is
+ * committed only after every window holding it has been handled, so after kill -9 the
+ * replay finds the events staged and the windows either still open or handled: no event is
+ * lost, none counted twice, no window handled twice. Events for already handled windows are
+ * late and go where the use case says (dead letter by default).
+ */
+export class WindowedUseCaseConsumer {
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  readonly deadLetterTopic: string;
+  readonly redriveTopic: string;
+  readonly closer: WindowCloser;
+  private readonly spec: Required<WindowSpec>;
+  private readonly policy: RetryPolicy;
+  private consumer?: GroupConsumer;
+  private status_: ConsumerStatus = 'idle';
+  private assigned: readonly TopicPartition[] = [];
+  private partitions = new Map<string, PartitionState>();
+  /** Window → offsets waiting for it to be handled. */
+  private waiting = new Map<string, { id: WindowId; closeAt: number; offsets: { state: PartitionState; offset: string }[] }>();
+  /** Offset → how many of its windows are still open. */
+  private openCount = new Map<string, number>();
+  private reconcileTimer?: NodeJS.Timeout;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: WindowedUseCaseConsumerOptions) {
+    const { naming, service, useCase } = options;
+    this.groupId = naming.group(service, useCase.name);
+    this.deadLetterTopic = naming.deadLetterTopic(service, useCase.name);
+    this.redriveTopic = naming.redriveTopic(service, useCase.name);
+    this.topics = [...new Set(useCase.events.map((e) => naming.topic(e)))];
+    this.spec = validateWindowSpec(useCase.window);
+    this.policy = retryPolicy(useCase.retry);
+    this.logger = options.logger;
+    this.closer = new WindowCloser({
+      group: this.groupId,
+      useCase,
+      pool: options.pool,
+      publisher: options.publisher,
+      policy: this.policy,
+      logger: options.logger,
+      onClosed: (id) => this.windowHandled(id),
+      deadLetterWindow: (events, error, attempts) => this.deadLetterEnvelopes(events, error, attempts),
+    });
+  }
+
+  get status(): ConsumerStatus {
+    return this.status_;
+  }
+
+  get assignment(): readonly TopicPartition[] {
+    return this.assigned;
+  }
+
+  async start(): Promise<void> {
+    this.status_ = 'starting';
+    const consumer = await this.options.broker.consumer({ groupId: this.groupId });
+    this.consumer = consumer;
+    consumer.onAssignment((assigned) => {
+      this.assigned = assigned;
+      this.logger.info('partitions assigned', { group: this.groupId, partitions: assigned.length });
+    });
+    // After a rebalance the fetch restarts at the committed offsets: forget what we tracked.
+    consumer.onRebalancing(() => this.forgetPartitions());
+    consumer.onCrash((error) => {
+      this.status_ = 'crashed';
+      this.logger.error('consumer crashed and will not restart', { group: this.groupId, ...errorFields(error) });
+    });
+    this.closer.start();
+    this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), 1000);
+    await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
+    await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? 3, onBatch: (batch) => this.take(batch) });
+    this.status_ = 'running';
+    this.logger.info('windowed use case consuming', { group: this.groupId, topics: this.topics, window: this.spec });
+  }
+
+  async stop(): Promise<void> {
+    if (!this.consumer) return;
+    this.status_ = 'stopping';
+    clearInterval(this.reconcileTimer);
+    await this.closer.stop();
+    await Promise.all([...this.partitions.values()].map((state) => this.commit(state)));
+    await this.consumer.stop();
+    this.consumer = undefined;
+    this.forgetPartitions();
+    this.status_ = 'stopped';
+  }
+
+  private forgetPartitions(): void {
+    this.partitions = new Map();
+    this.waiting = new Map();
+    this.openCount = new Map();
+  }
+
+  private stateFor(batch: PartitionBatch): PartitionState {
+    const id = `${batch.topic}:${batch.partition}`;
+    let state = this.partitions.get(id);
+    if (!state) {
+      state = { topic: batch.topic, partition: batch.partition, tracker: new OffsetTracker() };
+      this.partitions.set(id, state);
+    }
+    return state;
+  }
+
+  private async take(batch: PartitionBatch): Promise<string | undefined> {
+    if (batch.messages.length === 0 || !batch.isRunning()) return undefined;
+    const state = this.stateFor(batch);
+    const arrival = Date.now();
+    const staged: (StagedEvent & { message: IncomingMessage })[] = [];
+    const invalid: { message: IncomingMessage; error: unknown }[] = [];
+    for (const message of batch.messages) {
+      state.tracker.add(message.offset);
+      try {
+        const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
+        const eventTime = this.spec.time === 'event' ? Date.parse(envelope.time) : arrival;
+        const key = this.options.useCase.groupBy(envelope as EnvelopeOf<typeof this.options.useCase.events>);
+        const windows = windowsFor(this.spec, eventTime).map((w) => ({ key, ...w, closeAt: closeAt(this.spec, w, arrival) }));
+        staged.push({ envelope, eventTime, windows, message });
+      } catch (error) {
+        invalid.push({ message, error });
+      }
+    }
+    for (const { message, error } of invalid) {
+      await this.untilDone(batch, () => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'invalid-payload', error, attempts: 1 }));
+      state.tracker.done(message.offset);
+    }
+    if (staged.length > 0) await this.untilDone(batch, () => this.stage(state, staged));
+    await this.commit(state);
+    return batch.messages[batch.messages.length - 1].offset;
+  }
+
+  /** Retries `work` with back-off while it fails retriably and the consumer runs; false if it gave up. */
+  private async untilDone(batch: PartitionBatch, work: () => Promise<unknown>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await work();
+        return true;
+      } catch (error) {
+        if (!batch.isRunning() || batch.isStale()) return false;
+        const wait = backoffMs(this.policy, Math.min(attempt + 1, 20));
+        this.logger.warn('windowed use case could not take a batch; retrying', { group: this.groupId, attempt, retryInMs: wait, ...errorFields(error) });
+        await batch.heartbeat().catch(() => undefined);
+        await sleep(wait);
+      }
+    }
+  }
+
+  private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[]): Promise<void> {
+    const { useCase, pool, publisher } = this.options;
+    const lateForDeadLetter: IncomingMessage[] = [];
+    const result = await withTransaction(pool, async (tx) => {
+      const staging = await stageEvents(tx, this.groupId, events);
+      const lateIds = new Set(staging.late.map((l) => l.eventId));
+      if (lateIds.size > 0 && typeof useCase.late === 'function') {
+        for (const late of staging.late) {
+          const event = events.find((e) => e.envelope.id === late.eventId);
+          if (!event || !(await recordInInbox(tx, this.groupId, event.envelope))) continue;
+          const context: HandlerContext = {
+            tx,
+            logger: this.logger,
+            publish: (e, payload, metadata) =>
+              publisher.publish(tx, e, payload, { correlationId: event.envelope.correlationId, causationId: event.envelope.id, ...metadata }),
+          };
+          await useCase.late(event.envelope as never, { key: late.window.key, start: new Date(late.window.start), end: new Date(late.window.end) }, context);
+        }
+      } else {
+        for (const e of events) if (lateIds.has(e.envelope.id)) lateForDeadLetter.push(e.message);
+      }
+      return staging;
+    });
+    for (const message of lateForDeadLetter) {
+      await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'late-event', attempts: 1, error: new Error('event arrived after its window was handled') });
+    }
+    for (const e of events) {
+      // Offsets wait for every open window holding the event; with none open (late, or a
+      // redelivery of an event whose windows were handled) the event is finished.
+      const open = e.windows.map((w) => result.open.get(windowIdString(w))).filter((w) => w !== undefined);
+      if (open.length === 0) {
+        state.tracker.done(e.message.offset);
+        continue;
+      }
+      const offsetId = `${state.topic}:${state.partition}:${e.message.offset}`;
+      this.openCount.set(offsetId, open.length);
+      for (const w of open) {
+        const id = windowIdString(w.id);
+        const entry = this.waiting.get(id) ?? { id: w.id, closeAt: w.closeAt, offsets: [] };
+        entry.closeAt = Math.max(entry.closeAt, w.closeAt);
+        entry.offsets.push({ state, offset: e.message.offset });
+        this.waiting.set(id, entry);
+        this.closer.schedule(w.closeAt);
+      }
+    }
+  }
+
+  /** A window was handled (by us or found handled): release the offsets that waited for it. */
+  private windowHandled(id: WindowId): void {
+    const key = windowIdString(id);
+    const entry = this.waiting.get(key);
+    if (!entry) return;
+    this.waiting.delete(key);
+    const touched = new Set<PartitionState>();
+    for (const { state, offset } of entry.offsets) {
+      const offsetId = `${state.topic}:${state.partition}:${offset}`;
+      const left = (this.openCount.get(offsetId) ?? 1) - 1;
+      if (left > 0) {
+        this.openCount.set(offsetId, left);
+        continue;
+      }
+      this.openCount.delete(offsetId);
+      state.tracker.done(offset);
+      touched.add(state);
+    }
+    for (const state of touched) void this.commit(state);
+  }
+
+  /** Windows another instance handled never reach our closer: look them up once they are overdue. */
+  private async reconcile(): Promise<void> {
+    const overdue = [...this.waiting.values()].filter((w) => w.closeAt < Date.now() - 500).map((w) => w.id);
+    if (overdue.length === 0) return;
+    for (const id of await closedAmong(this.options.pool, this.groupId, overdue)) this.windowHandled(id);
+  }
+
+  private async commit(state: PartitionState): Promise<void> {
+    const offset = state.tracker.committable();
+    if (offset === undefined || offset === state.lastCommitted || this.partitions.get(`${state.topic}:${state.partition}`) !== state) return;
+    state.lastCommitted = offset;
+    await this.consumer?.commit([{ topic: state.topic, partition: state.partition, offset }]).catch((error) => {
+      state.lastCommitted = undefined;
+      this.logger.debug('commit refused', { group: this.groupId, ...errorFields(error) });
+    });
+  }
+
+  private async deadLetterEnvelopes(events: readonly ReceivedEnvelope[], error: unknown, attempts: number): Promise<void> {
+    const reason = isRetriable(error) ? 'retries-exhausted' : 'non-retriable';
+    for (const envelope of events) {
+      const message: IncomingMessage = {
+        topic: envelope.topic,
+        partition: envelope.partition,
+        offset: envelope.offset,
+        key: envelope.key,
+        value: Buffer.from(JSON.stringify(envelope.payload)),
+        headers: {
+          [CE.id]: envelope.id,
+          [CE.type]: envelope.type,
+          [CE.source]: envelope.source,
+          [CE.time]: envelope.time,
+          [CE.specversion]: '1.0',
+          [CE.contentType]: 'application/json',
+          [CE.correlationId]: envelope.correlationId,
+          ...(envelope.causationId ? { [CE.causationId]: envelope.causationId } : {}),
+        },
+        timestamp: Date.parse(envelope.time),
+      };
+      await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason, error, attempts });
+    }
+  }
+}

@@ -1,0 +1,156 @@
+import { randomUUID } from 'node:crypto';
+import { EndpointUpdated } from '@platform/contracts';
+import { eventually, produceRaw, sleep, TopicReader } from '@platform/testing';
+import { DLQ, ServiceMessaging, type EnvelopeOf, type EventWindow, type HandlerContext, type WindowedUseCase, type WindowSpec } from '../src';
+import { cloudEventMessage, messagingHarness, type MessagingHarness } from './harness';
+
+jest.setTimeout(120_000);
+
+const EVENTS = [EndpointUpdated] as const;
+type Envelope = EnvelopeOf<typeof EVENTS>;
+
+/** Records each window it is given: key, bounds and the events' ids. */
+class RecordingWindows implements WindowedUseCase<typeof EVENTS> {
+  readonly events = EVENTS;
+  lateSeen: { eventId: string; windowStart: number }[] = [];
+  late?: WindowedUseCase<typeof EVENTS>['late'];
+
+  constructor(
+    readonly name: string,
+    readonly window: WindowSpec,
+    withLateHandler = false,
+  ) {
+    if (withLateHandler) {
+      this.late = async (event, window) => {
+        this.lateSeen.push({ eventId: event.id, windowStart: window.start.getTime() });
+      };
+    }
+  }
+
+  groupBy(event: Envelope): string {
+    return event.payload.ownerId;
+  }
+
+  async handleWindow(window: EventWindow<Envelope>, { tx }: HandlerContext): Promise<void> {
+    await tx.query('INSERT INTO windows_seen (use_case, owner_id, window_start, window_end, event_ids) VALUES ($1, $2, $3, $4, $5)', [
+      this.name,
+      window.key,
+      window.start,
+      window.end,
+      window.events.map((e) => e.id),
+    ]);
+  }
+}
+
+function endpointEvent(ownerId: string, version = 1): EndpointUpdated {
+  return { apiId: randomUUID(), ownerId, endpointId: randomUUID(), method: 'PUT', path: '/w', upstreamUrl: 'http://up.internal', change: 'updated', version };
+}
+
+describe('windowed use cases (real PostgreSQL and Kafka)', () => {
+  let h: MessagingHarness;
+  const tumbling = new RecordingWindows('digest', { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'event' });
+  const hopping = new RecordingWindows('sliding', { kind: 'hopping', sizeMs: 1000, advanceMs: 500, graceMs: 100, time: 'event' });
+  const lateHandled = new RecordingWindows('late-aware', { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'event' }, true);
+  let messaging: ServiceMessaging;
+
+  const seen = async (useCase: string) =>
+    (
+      await h.db.pool.query<{ owner_id: string; start: string; end: string; event_ids: string[] }>(
+        `SELECT owner_id, (extract(epoch from window_start) * 1000)::bigint::text AS start, (extract(epoch from window_end) * 1000)::bigint::text AS end, event_ids
+           FROM windows_seen WHERE use_case = $1 ORDER BY window_start`,
+        [useCase],
+      )
+    ).rows.map((r) => ({ owner: r.owner_id, start: Number(r.start), end: Number(r.end), ids: r.event_ids }));
+  const send = (messages: ReturnType<typeof cloudEventMessage>[]) => produceRaw(h.brokers, h.naming.topic(EndpointUpdated), messages);
+
+  beforeAll(async () => {
+    h = await messagingHarness('windows');
+    await h.db.pool.query('CREATE TABLE windows_seen (use_case text, owner_id text, window_start timestamptz, window_end timestamptz, event_ids uuid[], UNIQUE (use_case, owner_id, window_start))');
+    messaging = new ServiceMessaging({ service: 'windows', broker: h.broker, naming: h.naming, pool: h.db.pool, publishes: [], useCases: [tumbling, hopping, lateHandled], logger: h.logger });
+    await messaging.start();
+  });
+
+  afterAll(async () => {
+    await messaging?.stop();
+    await h?.close();
+  });
+
+  it('hands each (owner, window) all its events once, across partitions, without waiting for later events', async () => {
+    const owners = [randomUUID(), randomUUID(), randomUUID()];
+    // Event times in the middle of one 500 ms window; each event has its own API, so they spread over partitions.
+    const windowStart = Math.floor(Date.now() / 500) * 500 + 500;
+    while (Date.now() < windowStart + 50) await sleep(10);
+    const time = new Date(windowStart + 100);
+    const messages = owners.flatMap((owner) => [1, 2, 3, 4].map((v) => cloudEventMessage(EndpointUpdated, endpointEvent(owner, v), { time })));
+    await send(messages);
+
+    await eventually(async () => expect((await seen('digest')).filter((w) => owners.includes(w.owner))).toHaveLength(3), { timeoutMs: 15_000 });
+    const windows = (await seen('digest')).filter((w) => owners.includes(w.owner));
+    for (const owner of owners) {
+      const window = windows.find((w) => w.owner === owner)!;
+      expect(window).toMatchObject({ start: windowStart, end: windowStart + 500 });
+      const expected = messages.filter((m) => JSON.parse(m.value).ownerId === owner).map((m) => m.headers.ce_id);
+      expect([...window.ids].sort()).toEqual([...expected].sort());
+    }
+    const partitions = new Set(messages.map((m) => m.key)).size;
+    expect(partitions).toBeGreaterThan(1);
+  });
+
+  it('puts an event in every hopping window that covers it', async () => {
+    const owner = randomUUID();
+    const time = new Date(Math.floor(Date.now() / 500) * 500 + 250);
+    const message = cloudEventMessage(EndpointUpdated, endpointEvent(owner), { time });
+    await send([message]);
+    await eventually(async () => expect((await seen('sliding')).filter((w) => w.owner === owner)).toHaveLength(2), { timeoutMs: 15_000 });
+    const windows = (await seen('sliding')).filter((w) => w.owner === owner);
+    expect(windows.map((w) => w.end - w.start)).toEqual([1000, 1000]);
+    expect(windows[1].start - windows[0].start).toBe(500);
+    for (const w of windows) expect(w.ids).toEqual([message.headers.ce_id]);
+  });
+
+  it('sends an event later than its handled window to the dead-letter topic, or to the late handler when declared', async () => {
+    const owner = randomUUID();
+    const time = new Date(Math.floor(Date.now() / 500) * 500 + 100);
+    const onTime = cloudEventMessage(EndpointUpdated, endpointEvent(owner, 1), { time });
+    await send([onTime]);
+    await eventually(async () => expect((await seen('digest')).filter((w) => w.owner === owner)).toHaveLength(1), { timeoutMs: 15_000 });
+    await eventually(async () => expect((await seen('late-aware')).filter((w) => w.owner === owner)).toHaveLength(1), { timeoutMs: 15_000 });
+
+    const late = cloudEventMessage(EndpointUpdated, endpointEvent(owner, 2), { time });
+    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
+    try {
+      await send([late]);
+      const letter = await eventually(() => {
+        const found = dlq.messages.find((m) => m.headers.ce_id === late.headers.ce_id);
+        expect(found).toBeDefined();
+        return found!;
+      }, { timeoutMs: 15_000 });
+      expect(letter.headers[DLQ.reason]).toBe('late-event');
+      await eventually(() => expect(lateHandled.lateSeen).toContainEqual({ eventId: late.headers.ce_id, windowStart: Math.floor(time.getTime() / 500) * 500 }), { timeoutMs: 15_000 });
+    } finally {
+      await dlq.stop();
+    }
+    // The handled window was not touched again.
+    expect((await seen('digest')).find((w) => w.owner === owner)?.ids).toEqual([onTime.headers.ce_id]);
+  });
+
+  it("commits a window's offsets only after the window was handled", async () => {
+    const owner = randomUUID();
+    const slowWindow = new Date(Date.now() + 3000); // event time 3 s ahead: its window closes later
+    const admin = await h.broker.admin();
+    try {
+      const topic = h.naming.topic(EndpointUpdated);
+      const message = cloudEventMessage(EndpointUpdated, endpointEvent(owner), { time: slowWindow, partition: 2 });
+      const before = (await admin.endOffsets(topic)).find((o) => o.partition === 2)!.offset;
+      await send([message]);
+      await sleep(1000);
+      const group = messaging.consumers[0].groupId;
+      const committedEarly = (await admin.committedOffsets(group, [topic])).find((o) => o.partition === 2)!.offset;
+      expect(BigInt(committedEarly)).toBeLessThanOrEqual(BigInt(before));
+      await eventually(async () => expect((await seen('digest')).filter((w) => w.owner === owner)).toHaveLength(1), { timeoutMs: 15_000 });
+      await eventually(async () => expect((await admin.committedOffsets(group, [topic])).find((o) => o.partition === 2)!.offset).toBe((BigInt(before) + 1n).toString()));
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
