@@ -6,5 +6,5 @@ bootstrapService(AppModule, {
   ...SERVICE,
   title: 'Notifications',
   description:
-    'Consumes events through use cases, each in its own consumer group: template-cache (TemplateUpdated) and welcome (UserCreated). Publishes NotificationSent.',
+    'Consumes events through use cases, each in its own consumer group: template-cache (TemplateUpdated), welcome (UserCreated), endpoint-audit (every EndpointUpdated) and endpoint-digest (EndpointUpdated in 500 ms windows per API owner). Publishes NotificationSent.',
 });

@@ -19,6 +19,12 @@ export interface KafkaJsBrokerOptions {
   readonly logger: Logger;
   /** Fetch long-poll; also bounds how long stop() waits for an idle fetch. */
   readonly maxWaitTimeInMs?: number;
+  /**
+   * How long the group waits for a member that stopped heart-beating (a crashed process)
+   * before giving its partitions to others. kafkajs has no static membership, so this bounds
+   * the stall after a kill -9. The broker's group.min.session.timeout.ms (6 s) is the floor.
+   */
+  readonly sessionTimeoutMs?: number;
 }
 
 function headerValue(value: IHeaders[string]): string | undefined {
@@ -103,9 +109,9 @@ export class KafkaJsBroker implements Broker {
     const consumer: Consumer = this.kafka.consumer({
       groupId: options.groupId,
       allowAutoTopicCreation: false,
-      sessionTimeout: 30_000,
-      rebalanceTimeout: 60_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
+      rebalanceTimeout: 30_000,
+      heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 4)),
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 250,
     });
     await consumer.connect();

@@ -19,6 +19,8 @@ export interface WindowCloserOptions {
   readonly logger: Logger;
   /** Called after a window's result committed (or its events were dead-lettered). */
   readonly onClosed: (id: WindowId) => void;
+  /** Runs before each closing round: brings this member's watermarks up to date. */
+  readonly beforeClosing?: () => Promise<void>;
   /** Dead-letters the events of a window that cannot be handled. */
   readonly deadLetterWindow: (events: readonly ReceivedEnvelope[], error: unknown, attempts: number) => Promise<void>;
   /** Fallback scan for windows no timer of ours knows (staged by an instance that died). */
@@ -74,7 +76,8 @@ export class WindowCloser {
     this.timer = setTimeout(() => this.kick(), Math.max(0, earliest - Date.now()));
   }
 
-  private kick(): void {
+  /** Looks for due windows now (after a watermark moved, say). */
+  kick(): void {
     if (!this.running) return;
     if (this.closing) {
       this.again = true;
@@ -85,6 +88,7 @@ export class WindowCloser {
         this.again = false;
         const now = Date.now();
         for (let i = this.due.length - 1; i >= 0; i--) if (this.due[i] <= now) this.due.splice(i, 1);
+        await this.options.beforeClosing?.().catch((error) => this.options.logger.debug('watermark refresh failed', errorFields(error)));
         await this.closeDueWindows(now);
       } while (this.again && this.running);
     })()

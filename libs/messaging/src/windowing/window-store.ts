@@ -18,6 +18,8 @@ export interface StagedEvent {
 export interface StagingResult {
   /** Windows still open after staging, with their (possibly extended) close time. */
   readonly open: Map<string, { id: WindowId; closeAt: number }>;
+  /** For redelivered events: the windows they were staged in before. */
+  readonly staged: Map<string, WindowId[]>;
   /** Events already staged before (a redelivery): no new effect. */
   readonly duplicates: Set<string>;
   /** (event, window) pairs whose window was already handled without the event. */
@@ -36,7 +38,27 @@ type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: u
  * extends their close time), records each event in each open window once, and reports the
  * events whose window was already handled.
  */
-export async function stageEvents(tx: SqlClient, group: string, events: readonly StagedEvent[]): Promise<StagingResult> {
+export async function stageEvents(tx: SqlClient, group: string, batch: readonly StagedEvent[]): Promise<StagingResult> {
+  // Events staged before (a redelivery after a crash or rebalance) keep the windows they are in,
+  // even for processing-time windows, whose assignment would differ today.
+  const { rows: existing } = await tx.query<{ event_id: string; window_key: string; start_ms: string; close_ms: string; closed: boolean }>(
+    `SELECT e.event_id::text, e.window_key, (extract(epoch from e.window_start) * 1000)::float8::text AS start_ms,
+            (extract(epoch from w.close_at) * 1000)::float8::text AS close_ms, w.closed_at IS NOT NULL AS closed
+       FROM messaging.window_events e
+       JOIN messaging.windows w USING (consumer_group, window_key, window_start)
+      WHERE e.consumer_group = $1 AND e.event_id = ANY($2::uuid[])`,
+    [group, batch.map((e) => e.envelope.id)],
+  );
+  const open = new Map<string, { id: WindowId; closeAt: number }>();
+  const staged = new Map<string, WindowId[]>();
+  for (const row of existing) {
+    const id = { key: row.window_key, start: Math.round(Number(row.start_ms)) };
+    staged.set(row.event_id, [...(staged.get(row.event_id) ?? []), id]);
+    if (!row.closed) open.set(windowIdString(id), { id, closeAt: Number(row.close_ms) });
+  }
+  const events = batch.filter((e) => !staged.has(e.envelope.id));
+  const duplicates = new Set(staged.keys());
+
   const windows = new Map<string, { key: string; start: number; end: number; closeAt: number }>();
   for (const e of events) {
     for (const w of e.windows) {
@@ -59,59 +81,44 @@ export async function stageEvents(tx: SqlClient, group: string, events: readonly
                (extract(epoch from close_at) * 1000)::float8::text AS close_ms`,
     [group, list.map((w) => w.key), list.map((w) => w.start), list.map((w) => w.end), list.map((w) => w.closeAt)],
   );
-  const open = new Map<string, { id: WindowId; closeAt: number }>();
+  const newlyOpen = new Set<string>();
   for (const row of openRows) {
     const id = { key: row.window_key, start: Math.round(Number(row.start_ms)) };
     open.set(windowIdString(id), { id, closeAt: Number(row.close_ms) });
+    newlyOpen.add(windowIdString(id));
   }
 
-  const staged: { e: StagedEvent; w: WindowId }[] = [];
-  const closedPairs: { e: StagedEvent; w: WindowId & { end: number } }[] = [];
+  const toStage: { e: StagedEvent; w: WindowId }[] = [];
+  const late: StagingResult['late'] = [];
   for (const e of events) {
-    for (const w of e.windows) (open.has(windowIdString(w)) ? staged : closedPairs).push({ e, w });
+    for (const w of e.windows) {
+      if (newlyOpen.has(windowIdString(w))) toStage.push({ e, w });
+      else late.push({ eventId: e.envelope.id, window: w });
+    }
   }
-  const inserted = new Set<string>();
-  if (staged.length > 0) {
+  if (toStage.length > 0) {
     const { rows } = await tx.query<{ event_id: string }>(
       `INSERT INTO messaging.window_events
          (consumer_group, window_key, window_start, event_id, event_time, topic, partition, "offset", message_key, envelope)
        SELECT $1, k, to_timestamp(s / 1000.0), id, to_timestamp(t / 1000.0), tp, p, o, mk, env
          FROM unnest($2::text[], $3::float8[], $4::uuid[], $5::float8[], $6::text[], $7::int[], $8::bigint[], $9::text[], $10::jsonb[])
            AS x(k, s, id, t, tp, p, o, mk, env)
-       ON CONFLICT DO NOTHING
-       RETURNING event_id::text`,
+       ON CONFLICT DO NOTHING`,
       [
         group,
-        staged.map((x) => x.w.key),
-        staged.map((x) => x.w.start),
-        staged.map((x) => x.e.envelope.id),
-        staged.map((x) => x.e.eventTime),
-        staged.map((x) => x.e.envelope.topic),
-        staged.map((x) => x.e.envelope.partition),
-        staged.map((x) => x.e.envelope.offset),
-        staged.map((x) => x.e.envelope.key),
-        staged.map((x) => JSON.stringify(storable(x.e.envelope))),
+        toStage.map((x) => x.w.key),
+        toStage.map((x) => x.w.start),
+        toStage.map((x) => x.e.envelope.id),
+        toStage.map((x) => x.e.eventTime),
+        toStage.map((x) => x.e.envelope.topic),
+        toStage.map((x) => x.e.envelope.partition),
+        toStage.map((x) => x.e.envelope.offset),
+        toStage.map((x) => x.e.envelope.key),
+        toStage.map((x) => JSON.stringify(storable(x.e.envelope))),
       ],
     );
-    for (const row of rows) inserted.add(row.event_id);
   }
-
-  // An event whose window is closed is late, unless it is in that window already (redelivered).
-  const late: StagingResult['late'] = [];
-  if (closedPairs.length > 0) {
-    const { rows } = await tx.query<{ event_id: string; window_key: string; start_ms: string }>(
-      `SELECT event_id::text, window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms
-         FROM messaging.window_events WHERE consumer_group = $1 AND event_id = ANY($2::uuid[])`,
-      [group, [...new Set(closedPairs.map((x) => x.e.envelope.id))]],
-    );
-    const included = new Set(rows.map((r) => `${r.event_id}\u0000${windowIdString({ key: r.window_key, start: Math.round(Number(r.start_ms)) })}`));
-    for (const { e, w } of closedPairs) {
-      if (!included.has(`${e.envelope.id}\u0000${windowIdString(w)}`)) late.push({ eventId: e.envelope.id, window: w });
-    }
-  }
-  const lateIds = new Set(late.map((l) => l.eventId));
-  const duplicates = new Set(events.map((e) => e.envelope.id).filter((id) => !inserted.has(id) && !lateIds.has(id)));
-  return { open, duplicates, late };
+  return { open, staged, duplicates, late };
 }
 
 function storable(envelope: ReceivedEnvelope): StoredEnvelope {
@@ -126,6 +133,7 @@ export async function lockDueWindow(tx: SqlClient, group: string, nowMs: number,
             (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms
        FROM messaging.windows
       WHERE consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
+        AND close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1)
         AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::float8[]) AS x(k, s)
                          WHERE x.k = window_key AND to_timestamp(x.s / 1000.0) = window_start)
       ORDER BY close_at
@@ -166,4 +174,16 @@ export async function closedAmong(client: SqlClient, group: string, ids: readonl
     [group, ids.map((i) => i.key), ids.map((i) => i.start)],
   );
   return rows.map((r) => ({ key: r.window_key, start: Math.round(Number(r.start_ms)) }));
+}
+
+/** Records, per partition, that every event produced before `watermark` has been staged. */
+export async function saveWatermarks(client: SqlClient, group: string, marks: readonly { topic: string; partition: number; watermark: number }[]): Promise<void> {
+  if (marks.length === 0) return;
+  await client.query(
+    `INSERT INTO messaging.partition_watermarks (consumer_group, topic, partition, watermark)
+     SELECT $1, t, p, to_timestamp(w / 1000.0) FROM unnest($2::text[], $3::int[], $4::float8[]) AS x(t, p, w)
+     ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+        SET watermark = GREATEST(messaging.partition_watermarks.watermark, EXCLUDED.watermark), updated_at = clock_timestamp()`,
+    [group, marks.map((m) => m.topic), marks.map((m) => m.partition), marks.map((m) => m.watermark)],
+  );
 }

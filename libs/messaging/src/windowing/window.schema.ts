@@ -34,8 +34,21 @@ export const WINDOW_MIGRATIONS: readonly SqlMigration[] = [
         PRIMARY KEY (consumer_group, window_key, window_start, event_id)
       );
       CREATE INDEX window_events_by_event ON messaging.window_events (consumer_group, event_id);
+
+      -- How far each partition of a windowed group has been read, in time: every event produced
+      -- before the watermark has been staged. A window is handled only once every partition's
+      -- watermark passed its close time, so a lagging or restarting reader is waited for.
+      CREATE TABLE messaging.partition_watermarks (
+        consumer_group text        NOT NULL,
+        topic          text        NOT NULL,
+        partition      integer     NOT NULL,
+        watermark      timestamptz NOT NULL,
+        updated_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (consumer_group, topic, partition)
+      );
     `,
     down: `
+      DROP TABLE messaging.partition_watermarks;
       DROP TABLE messaging.window_events;
       DROP TABLE messaging.windows;
     `,

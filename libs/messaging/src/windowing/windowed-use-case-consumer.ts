@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { CE } from '../envelope/cloudevents-headers';
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { Broker, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
+import type { Broker, BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
 import { errorFields, type Logger } from '../logging/logger';
 import type { OutboxPublisher } from '../outbox/publisher';
@@ -16,7 +16,7 @@ import type { ConsumerStatus } from '../consumer/use-case-consumer';
 import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
 import { WindowCloser } from './window-closer';
 import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
-import { closedAmong, stageEvents, windowIdString, type StagedEvent, type WindowId } from './window-store';
+import { closedAmong, saveWatermarks, stageEvents, windowIdString, type StagedEvent, type WindowId } from './window-store';
 import type { WindowedUseCase } from './windowed-use-case';
 
 export interface WindowedUseCaseConsumerOptions {
@@ -29,6 +29,8 @@ export interface WindowedUseCaseConsumerOptions {
   readonly deadLetters: DeadLetterWriter;
   readonly logger: Logger;
   readonly partitionsConcurrently?: number;
+  /** How often this member publishes its partitions' watermarks. */
+  readonly watermarkIntervalMs?: number;
 }
 
 interface PartitionState {
@@ -36,6 +38,10 @@ interface PartitionState {
   readonly partition: number;
   readonly tracker: OffsetTracker;
   lastCommitted?: string;
+  /** Next offset to take: everything before it is staged. */
+  position?: bigint;
+  /** Latest event time (or arrival, for processing time) staged from this partition. */
+  maxTime?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,6 +72,8 @@ export class WindowedUseCaseConsumer {
   /** Offset → how many of its windows are still open. */
   private openCount = new Map<string, number>();
   private reconcileTimer?: NodeJS.Timeout;
+  private watermarkTimer?: NodeJS.Timeout;
+  private admin?: Promise<BrokerAdmin>;
   private readonly logger: Logger;
 
   constructor(private readonly options: WindowedUseCaseConsumerOptions) {
@@ -85,6 +93,7 @@ export class WindowedUseCaseConsumer {
       policy: this.policy,
       logger: options.logger,
       onClosed: (id) => this.windowHandled(id),
+      beforeClosing: () => this.refreshWatermarks(),
       deadLetterWindow: (events, error, attempts) => this.deadLetterEnvelopes(events, error, attempts),
     });
   }
@@ -113,6 +122,12 @@ export class WindowedUseCaseConsumer {
     });
     this.closer.start();
     this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), 1000);
+    // Other instances' windows wait for our partitions too: keep our watermarks fresh.
+    this.watermarkTimer = setInterval(() => {
+      void this.refreshWatermarks()
+        .then(() => this.closer.kick())
+        .catch((error) => this.logger.debug('watermark refresh failed', { group: this.groupId, ...errorFields(error) }));
+    }, this.options.watermarkIntervalMs ?? 200);
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? 3, onBatch: (batch) => this.take(batch) });
     this.status_ = 'running';
@@ -123,11 +138,15 @@ export class WindowedUseCaseConsumer {
     if (!this.consumer) return;
     this.status_ = 'stopping';
     clearInterval(this.reconcileTimer);
+    clearInterval(this.watermarkTimer);
     await this.closer.stop();
     await Promise.all([...this.partitions.values()].map((state) => this.commit(state)));
     await this.consumer.stop();
     this.consumer = undefined;
     this.forgetPartitions();
+    const admin = this.admin;
+    this.admin = undefined;
+    await admin?.then((a) => a.disconnect()).catch(() => undefined);
     this.status_ = 'stopped';
   }
 
@@ -169,9 +188,13 @@ export class WindowedUseCaseConsumer {
       await this.untilDone(batch, () => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'invalid-payload', error, attempts: 1 }));
       state.tracker.done(message.offset);
     }
-    if (staged.length > 0) await this.untilDone(batch, () => this.stage(state, staged));
+    if (staged.length > 0 && !(await this.untilDone(batch, () => this.stage(state, staged)))) return undefined;
+    const last = batch.messages[batch.messages.length - 1].offset;
+    state.position = BigInt(last) + 1n;
+    const times = staged.map((e) => e.eventTime);
+    if (times.length > 0) state.maxTime = Math.max(state.maxTime ?? 0, ...times);
     await this.commit(state);
-    return batch.messages[batch.messages.length - 1].offset;
+    return last;
   }
 
   /** Retries `work` with back-off while it fails retriably and the consumer runs; false if it gave up. */
@@ -219,7 +242,8 @@ export class WindowedUseCaseConsumer {
     for (const e of events) {
       // Offsets wait for every open window holding the event; with none open (late, or a
       // redelivery of an event whose windows were handled) the event is finished.
-      const open = e.windows.map((w) => result.open.get(windowIdString(w))).filter((w) => w !== undefined);
+      const windows = result.staged.get(e.envelope.id) ?? e.windows;
+      const open = windows.map((w) => result.open.get(windowIdString(w))).filter((w) => w !== undefined);
       if (open.length === 0) {
         state.tracker.done(e.message.offset);
         continue;
@@ -256,6 +280,43 @@ export class WindowedUseCaseConsumer {
       touched.add(state);
     }
     for (const state of touched) void this.commit(state);
+  }
+
+  /**
+   * Publishes, for each partition this member holds, the time before which every event has
+   * been staged: the check time when we have read up to the log end, otherwise the latest
+   * event time staged. The closer handles a window only when all partitions passed it.
+   */
+  private async refreshWatermarks(): Promise<void> {
+    const admin = await this.adminClient();
+    const checkedAt = Date.now();
+    const held = this.assigned.filter((a) => a.topic !== this.redriveTopic);
+    if (held.length === 0) return;
+    const topics = [...new Set(held.map((a) => a.topic))];
+    const [ends, committed] = await Promise.all([Promise.all(topics.map((t) => admin.endOffsets(t))).then((r) => r.flat()), admin.committedOffsets(this.groupId, topics)]);
+    const marks: { topic: string; partition: number; watermark: number }[] = [];
+    for (const { topic, partition } of held) {
+      const state = this.partitions.get(`${topic}:${partition}`);
+      const end = ends.find((e) => e.topic === topic && e.partition === partition);
+      const commit = committed.find((c) => c.topic === topic && c.partition === partition);
+      const position = [state?.position, commit && commit.offset !== '-1' ? BigInt(commit.offset) : undefined].reduce<bigint | undefined>(
+        (a, b) => (b === undefined ? a : a === undefined || b > a ? b : a),
+        undefined,
+      );
+      if (end && position !== undefined && position >= BigInt(end.offset)) marks.push({ topic, partition, watermark: checkedAt });
+      else if (state?.maxTime !== undefined) marks.push({ topic, partition, watermark: state.maxTime });
+    }
+    await saveWatermarks(this.options.pool, this.groupId, marks);
+  }
+
+  private async adminClient(): Promise<BrokerAdmin> {
+    this.admin ??= this.options.broker.admin();
+    try {
+      return await this.admin;
+    } catch (error) {
+      this.admin = undefined;
+      throw error;
+    }
   }
 
   /** Windows another instance handled never reach our closer: look them up once they are overdue. */

@@ -19,6 +19,8 @@ export interface ServiceConfig {
   readonly shutdownTimeoutMs: number;
   /** Partitions each use case handles concurrently. */
   readonly consumerConcurrency: number;
+  /** How soon the group gives a silent (crashed) member's partitions to others. */
+  readonly kafkaSessionTimeoutMs: number;
 }
 
 export interface ServiceDefaults {
@@ -43,6 +45,7 @@ export function loadServiceConfig(defaults: ServiceDefaults, env: Env = process.
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 20_000, { min: 1000, max: 600_000 }),
     consumerConcurrency: read.int('CONSUMER_CONCURRENCY', 3, { min: 1, max: 64 }),
+    kafkaSessionTimeoutMs: read.int('KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6_000, max: 300_000 }),
   };
   read.done();
   return config;

@@ -15,6 +15,7 @@ describe('service configuration', () => {
       logLevel: 'info',
       shutdownTimeoutMs: 20_000,
       consumerConcurrency: 3,
+      kafkaSessionTimeoutMs: 10_000,
     });
   });
 

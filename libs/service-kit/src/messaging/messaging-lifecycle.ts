@@ -30,7 +30,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly moduleRef: ModuleRef,
   ) {
     this.logger = nestLogger('Messaging');
-    this.broker = new KafkaJsBroker({ brokers: config.kafkaBrokers, clientId: config.service, logger: this.logger });
+    this.broker = new KafkaJsBroker({ brokers: config.kafkaBrokers, clientId: config.service, logger: this.logger, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
   }
 
   onApplicationBootstrap(): void {
