@@ -1,7 +1,25 @@
 import type { BenchSuite } from '../bench';
+import { benchEnv } from './messaging/fixture';
+import { manyGroups } from './messaging/many-groups';
+import { outboxRelayBacklog } from './messaging/outbox-relay';
+import { pipeline } from './messaging/pipeline';
+import { rawKafkajs } from './messaging/raw-kafkajs';
+import { windows } from './messaging/windows';
 
-// Placeholder until the messaging suite lands (issue 3); fails loudly rather than printing nothing.
-const suite: BenchSuite = async () => {
-  throw new Error('the messaging benchmark suite is not written yet');
+/**
+ * The messaging suite, one run on one broker: raw kafkajs baselines first, then the library's
+ * paths, each printed with its ratio to the baseline measured minutes before.
+ */
+const suite: BenchSuite = async (ctx) => {
+  const env = await benchEnv();
+  try {
+    const raw = await rawKafkajs(ctx, env, ctx.quick ? 10_000 : 50_000);
+    await outboxRelayBacklog(ctx, env, ctx.quick ? 10_000 : 50_000, raw.produce);
+    await pipeline(ctx, env, ctx.quick ? 2_000 : 10_000, raw.produceConsume);
+    await windows(ctx, env, ctx.quick ? 5_000 : 30_000, raw.consume);
+    await manyGroups(ctx, env);
+  } finally {
+    await env.close();
+  }
 };
 export default suite;

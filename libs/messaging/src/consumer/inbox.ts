@@ -13,3 +13,15 @@ export async function recordInInbox(tx: SqlClient, group: string, envelope: Rece
   );
   return rowCount === 1;
 }
+
+/** recordInInbox for several events in one statement; returns the ids recorded now (not seen before). */
+export async function recordAllInInbox(tx: SqlClient, group: string, envelopes: readonly ReceivedEnvelope[]): Promise<Set<string>> {
+  const { rows } = await tx.query<{ event_id: string }>(
+    `INSERT INTO messaging.inbox (consumer_group, event_id, topic, partition, "offset")
+     SELECT $1, id, t, p, o FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) AS x(id, t, p, o)
+     ON CONFLICT DO NOTHING
+     RETURNING event_id::text`,
+    [group, envelopes.map((e) => e.id), envelopes.map((e) => e.topic), envelopes.map((e) => e.partition), envelopes.map((e) => e.offset)],
+  );
+  return new Set(rows.map((r) => r.event_id));
+}

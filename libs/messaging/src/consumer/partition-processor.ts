@@ -9,6 +9,10 @@ export interface PartitionProcessorOptions {
   readonly group: string;
   /** Handles one message; throws when it failed. Must be idempotent (the inbox makes it so). */
   readonly handle: (message: IncomingMessage) => Promise<void>;
+  /** Handles several messages atomically (all or nothing); optional, for fewer commits. */
+  readonly handleTogether?: (messages: readonly IncomingMessage[]) => Promise<void>;
+  /** Most messages handled together in one transaction. */
+  readonly maxPerTransaction?: number;
   /** Errors that make a message unusable no matter how often it is tried (bad payload). */
   readonly isPoison: (error: unknown) => boolean;
   readonly deadLetter: (message: IncomingMessage, failure: DeadLetterFailure) => Promise<void>;
@@ -67,25 +71,22 @@ export class PartitionProcessor {
   async take(batch: PartitionBatch): Promise<string | undefined> {
     let taken: string | undefined;
     let lastHeartbeat = Date.now();
-    for (const message of batch.messages) {
+    const messages = batch.messages;
+    for (let i = 0; i < messages.length; ) {
       if (this.stopped || !batch.isRunning() || batch.isStale()) break;
       while (this.parkedCount >= (this.options.maxParked ?? 1000) && !this.stopped && batch.isRunning()) {
         await batch.heartbeat();
         await sleep(100);
       }
       if (this.stopped || !batch.isRunning()) break;
-      this.tracker.add(message.offset);
-      const key = message.key ?? '';
-      const lane = this.lanes.get(key);
-      if (lane) {
-        lane.queue.push({ message, attempts: 0 });
-        this.parkedCount += 1;
-      } else {
-        const item: Parked = { message, attempts: 0 };
-        const retry = await this.attempt(item, key);
-        if (retry) this.park(item, key, retry.retryInMs);
+      const run = this.runFrom(messages, i);
+      const group = run.length > 0 ? run : [messages[i]];
+      for (const message of group) this.tracker.add(message.offset);
+      if (!(group.length > 1 && (await this.attemptTogether(group)))) {
+        for (const message of group) await this.takeOne(message);
       }
-      taken = message.offset;
+      i += group.length;
+      taken = messages[i - 1].offset;
       if (Date.now() - lastHeartbeat > 1000) {
         await batch.heartbeat();
         lastHeartbeat = Date.now();
@@ -93,6 +94,52 @@ export class PartitionProcessor {
     }
     await this.commit();
     return taken;
+  }
+
+  /** Consecutive messages from `start` whose keys are not parked, at most one transaction's worth. */
+  private runFrom(messages: readonly IncomingMessage[], start: number): IncomingMessage[] {
+    const limit = this.options.handleTogether ? (this.options.maxPerTransaction ?? 1) : 1;
+    const run: IncomingMessage[] = [];
+    for (let i = start; i < messages.length && run.length < limit; i++) {
+      if (this.lanes.has(messages[i].key ?? '')) break;
+      run.push(messages[i]);
+    }
+    return run;
+  }
+
+  /** One message: queued behind its parked key, or attempted now (and parked if it fails). */
+  private async takeOne(message: IncomingMessage): Promise<void> {
+    const key = message.key ?? '';
+    const lane = this.lanes.get(key);
+    if (lane) {
+      lane.queue.push({ message, attempts: 0 });
+      this.parkedCount += 1;
+      return;
+    }
+    const item: Parked = { message, attempts: 0 };
+    const retry = await this.attempt(item, key);
+    if (retry) this.park(item, key, retry.retryInMs);
+  }
+
+  /**
+   * Optimistically handles a run of messages in one transaction (one commit instead of many).
+   * False when anything in it failed: nothing of it was committed, and the caller takes the
+   * messages one by one, so failures are isolated, retried and parked as usual.
+   */
+  private async attemptTogether(run: readonly IncomingMessage[]): Promise<boolean> {
+    const handleTogether = this.options.handleTogether;
+    if (!handleTogether) return false;
+    const handling = handleTogether(run);
+    this.inFlight.add(handling);
+    try {
+      await handling;
+      for (const message of run) this.tracker.done(message.offset);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.inFlight.delete(handling);
+    }
   }
 
   /**

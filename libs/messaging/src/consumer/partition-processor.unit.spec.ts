@@ -8,13 +8,14 @@ import { retryPolicy } from './retry-policy';
 const message = (offset: number, key: string): IncomingMessage => ({ topic: 't', partition: 0, offset: String(offset), key, value: Buffer.from(`${key}${offset}`), headers: {}, timestamp: 0 });
 
 function batchOf(messages: IncomingMessage[]): PartitionBatch {
-  return { topic: 't', partition: 0, messages, heartbeat: async () => undefined, isRunning: () => true, isStale: () => false };
+  return { topic: 't', partition: 0, messages, highWatermark: String(messages.length), heartbeat: async () => undefined, isRunning: () => true, isStale: () => false };
 }
 
 class Poison extends Error {}
 
-function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttempts = 3) {
+function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttempts = 3, together = false) {
   const handled: string[] = [];
+  const transactions: string[][] = [];
   const deadLetters: { offset: string; failure: DeadLetterFailure }[] = [];
   const commits: string[] = [];
   const remaining = { ...failures };
@@ -34,6 +35,17 @@ function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttem
       }
       handled.push(id);
     },
+    ...(together
+      ? {
+          maxPerTransaction: 3,
+          handleTogether: async (messages: readonly IncomingMessage[]) => {
+            const ids = messages.map((m) => `${m.key}${m.offset}`);
+            if (ids.some((id) => remaining[id] !== undefined && remaining[id] !== 0)) throw new Error('one of them fails');
+            transactions.push(ids);
+            handled.push(...ids);
+          },
+        }
+      : {}),
     deadLetter: async (m, failure) => {
       deadLetters.push({ offset: m.offset, failure });
     },
@@ -41,7 +53,7 @@ function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttem
       commits.push(offset);
     },
   });
-  return { processor, handled, deadLetters, commits };
+  return { processor, handled, deadLetters, commits, transactions };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
@@ -84,6 +96,17 @@ describe('PartitionProcessor', () => {
     ]);
     expect(h.handled).toEqual(['a2']);
     expect(h.commits).toEqual(['3']);
+  });
+
+  it('handles runs of events in one transaction, and one by one when a run fails', async () => {
+    const h = harness({ b3: 1 }, 3, true);
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'b'), message(4, 'c'), message(5, 'b'), message(6, 'd')]));
+    // [a0 b1 a2] together; [b3 c4 b5] fails as a run: b3 is parked, c4 goes on, b5 waits behind b3; [d6] alone.
+    expect(h.transactions).toEqual([['a0', 'b1', 'a2']]);
+    expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6']);
+    await settle();
+    expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6', 'b3', 'b5']);
+    expect(h.commits[h.commits.length - 1]).toBe('7');
   });
 
   it('keeps parked events uncommitted when stopped, so the next owner gets them', async () => {

@@ -4,10 +4,10 @@ import type { Broker, GroupConsumer, IncomingMessage, PartitionBatch, TopicParti
 import type { KafkaNaming } from '../kafka/naming';
 import { errorFields, type Logger } from '../logging/logger';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { withTransaction } from '../sql/sql-client';
+import { withTransaction, type SqlClient } from '../sql/sql-client';
 import type { DeadLetterWriter } from './dead-letters';
 import { decodeMessage, isPoisonMessageError } from './decode-message';
-import { recordInInbox } from './inbox';
+import { recordAllInInbox, recordInInbox } from './inbox';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
@@ -26,6 +26,9 @@ export interface UseCaseConsumerOptions {
   /** Events queued behind parked keys, per partition, before that partition stops fetching. */
   readonly maxParkedPerPartition?: number;
 }
+
+/** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
+export const DEFAULT_MAX_PER_TRANSACTION = 20;
 
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
@@ -124,6 +127,8 @@ export class UseCaseConsumer {
         logger: this.logger,
         maxParked: this.options.maxParkedPerPartition,
         handle: (message) => this.handle(message),
+        handleTogether: (messages) => this.handleTogether(messages),
+        maxPerTransaction: this.options.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
         isPoison: isPoisonMessageError,
         deadLetter: (message, failure) => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure),
         commit: async (offset) => {
@@ -140,23 +145,37 @@ export class UseCaseConsumer {
 
   private async handle(message: IncomingMessage): Promise<void> {
     const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
-    await this.handleInTransaction(envelope);
+    await withTransaction(this.options.pool, (tx) => this.handleIn(tx, envelope));
   }
 
-  private async handleInTransaction(envelope: ReceivedEnvelope): Promise<void> {
-    const { useCase, publisher, pool } = this.options;
-    await withTransaction(pool, async (tx) => {
-      if (!(await recordInInbox(tx, this.groupId, envelope))) {
-        this.logger.debug('duplicate delivery ignored', { group: this.groupId, eventId: envelope.id });
-        return;
+  /** Several events in one transaction: each with its inbox record, all committed together. */
+  private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
+    const envelopes = messages.map((m) => decodeMessage(m, this.options.useCase.events, this.options.naming, this.redriveTopic));
+    await withTransaction(this.options.pool, async (tx) => {
+      const fresh = await recordAllInInbox(tx, this.groupId, envelopes);
+      for (const envelope of envelopes) {
+        // The same event twice in one run (a producer retry) is recorded once and handled once.
+        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope);
       }
-      const context: HandlerContext = {
-        tx,
-        logger: this.logger,
-        publish: (event, payload, metadata) =>
-          publisher.publish(tx, event, payload, { correlationId: envelope.correlationId, causationId: envelope.id, traceparent: envelope.traceparent, ...metadata }),
-      };
-      await useCase.handle(envelope as EnvelopeOf<typeof useCase.events>, context);
     });
+  }
+
+  private async handleIn(tx: SqlClient, envelope: ReceivedEnvelope): Promise<void> {
+    if (!(await recordInInbox(tx, this.groupId, envelope))) {
+      this.logger.debug('duplicate delivery ignored', { group: this.groupId, eventId: envelope.id });
+      return;
+    }
+    await this.handleRecorded(tx, envelope);
+  }
+
+  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope): Promise<void> {
+    const { useCase, publisher } = this.options;
+    const context: HandlerContext = {
+      tx,
+      logger: this.logger,
+      publish: (event, payload, metadata) =>
+        publisher.publish(tx, event, payload, { correlationId: envelope.correlationId, causationId: envelope.id, traceparent: envelope.traceparent, ...metadata }),
+    };
+    await useCase.handle(envelope as EnvelopeOf<typeof useCase.events>, context);
   }
 }

@@ -29,5 +29,11 @@ export interface UseCase<E extends readonly EventClass[] = readonly EventClass[]
   readonly events: E;
   /** How failing events are retried before they go to the dead-letter topic. */
   readonly retry?: Partial<RetryPolicy>;
+  /**
+   * Consecutive events of a partition handled in one transaction while none fails (each still
+   * with its own inbox record and effects). Fewer commits, more throughput; a failure rolls the
+   * group back and its events are handled one by one. 1 = one transaction per event.
+   */
+  readonly maxPerTransaction?: number;
   handle(event: EnvelopeOf<E>, context: HandlerContext): Promise<void>;
 }

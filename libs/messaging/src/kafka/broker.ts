@@ -34,6 +34,8 @@ export interface PartitionBatch {
   readonly topic: string;
   readonly partition: number;
   readonly messages: readonly IncomingMessage[];
+  /** The partition's log end when the batch was fetched: at or past it, the reader is caught up. */
+  readonly highWatermark: string;
   /** Keeps the group membership alive during long work. */
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping; work should wind down. */

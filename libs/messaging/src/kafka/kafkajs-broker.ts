@@ -25,6 +25,9 @@ export interface KafkaJsBrokerOptions {
    * the stall after a kill -9. The broker's group.min.session.timeout.ms (6 s) is the floor.
    */
   readonly sessionTimeoutMs?: number;
+  /** Fetch size per partition and per response: what each consumer group may buffer. */
+  readonly maxBytesPerPartition?: number;
+  readonly maxBytes?: number;
 }
 
 function headerValue(value: IHeaders[string]): string | undefined {
@@ -113,6 +116,10 @@ export class KafkaJsBroker implements Broker {
       rebalanceTimeout: 30_000,
       heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 10_000) / 4)),
       maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 250,
+      // Smaller than kafkajs' defaults (1 MiB / 10 MiB): with a group per use case, fetch
+      // buffers are paid once per group, and our handlers are slower than the network anyway.
+      maxBytesPerPartition: this.options.maxBytesPerPartition ?? 256 * 1024,
+      maxBytes: this.options.maxBytes ?? 4 * 1024 * 1024,
     });
     await consumer.connect();
     return {
@@ -127,6 +134,7 @@ export class KafkaJsBroker implements Broker {
               topic: batch.topic,
               partition: batch.partition,
               messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+              highWatermark: batch.highWatermark,
               heartbeat,
               isRunning,
               isStale,

@@ -34,13 +34,17 @@ interface OutboxRow {
   payload: string;
 }
 
+/** Rows per round from which the relay stops asking writers to NOTIFY and just keeps reading. */
+const BUSY_THRESHOLD = 10;
+
 /** Same key in every service database: one relay per database, whichever replica holds it. */
 const RELAY_LOCK_KEY = 7_219_442_001;
 
 /**
  * Moves outbox rows to Kafka in outbox order, in batches, through an idempotent producer.
- * One relay per database is active (session advisory lock); others stand by. It wakes on
- * NOTIFY and polls as a fallback. While Kafka is down it backs off and keeps the rows:
+ * One relay per database is active (session advisory lock); others stand by. Idle, it sleeps
+ * until a writer's NOTIFY (or the fallback poll); busy, it keeps reading and tells writers
+ * not to notify, because every notifying commit serializes on a cluster-wide lock. While Kafka is down it backs off and keeps the rows:
  * writes go on succeeding and the backlog drains when Kafka returns. Rows are deleted only
  * after Kafka acknowledged them, so a crash in between re-sends (consumers de-duplicate).
  */
@@ -55,11 +59,12 @@ export class OutboxRelay {
   private producer?: MessageProducer;
   private wake?: () => void;
   private pendingWake = false;
+  private waiting?: boolean;
   private stats_: { sent: number; failures: number; lastError?: string } = { sent: 0, failures: 0 };
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.standbyRetryMs = options.standbyRetryMs ?? 2000;
     this.maxBackoffMs = options.maxBackoffMs ?? 5000;
   }
@@ -99,7 +104,8 @@ export class OutboxRelay {
         }
         const sent = await this.relayBatch();
         consecutiveFailures = 0;
-        if (sent < this.batchSize) await this.idle(this.pollIntervalMs);
+        if (sent >= BUSY_THRESHOLD) await this.setWaiting(false);
+        if (sent === 0 && (await this.readyToSleep())) await this.idle(this.pollIntervalMs);
       } catch (error) {
         consecutiveFailures += 1;
         this.stats_.failures += 1;
@@ -183,6 +189,22 @@ export class OutboxRelay {
     await pool.query('DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[])', [positions]);
     this.stats_.sent += rows.length;
     return rows.length;
+  }
+
+  /**
+   * Before sleeping: ask writers to NOTIFY again, then look once more, so a row committed
+   * while we switched is not left waiting for the poll.
+   */
+  private async readyToSleep(): Promise<boolean> {
+    await this.setWaiting(true);
+    const { rows } = await this.options.pool.query('SELECT 1 FROM messaging.outbox LIMIT 1');
+    return rows.length === 0;
+  }
+
+  private async setWaiting(waiting: boolean): Promise<void> {
+    if (this.waiting === waiting) return;
+    await this.options.pool.query('UPDATE messaging.relay_state SET waiting = $1 WHERE waiting <> $1', [waiting]);
+    this.waiting = waiting;
   }
 
   private notify(): void {

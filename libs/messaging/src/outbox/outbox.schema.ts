@@ -22,10 +22,20 @@ const OUTBOX_INBOX_MIGRATIONS: readonly SqlMigration[] = [
         last_error  text
       );
 
-      -- One wake-up per inserting statement, delivered at commit: the relay need not poll hard.
+      -- Whether the relay sleeps waiting for NOTIFY. A commit that notifies takes a
+      -- cluster-wide lock, so writers notify only while the relay sleeps; a busy relay polls.
+      CREATE TABLE messaging.relay_state (
+        id      integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+        waiting boolean NOT NULL DEFAULT true
+      );
+      INSERT INTO messaging.relay_state DEFAULT VALUES;
+
+      -- One wake-up per inserting statement, delivered at commit, when the relay waits for it.
       CREATE FUNCTION messaging.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        PERFORM pg_notify('${OUTBOX_CHANNEL}', '');
+        IF EXISTS (SELECT 1 FROM messaging.relay_state WHERE waiting) THEN
+          PERFORM pg_notify('${OUTBOX_CHANNEL}', '');
+        END IF;
         RETURN NULL;
       END $$;
       CREATE TRIGGER outbox_notify AFTER INSERT ON messaging.outbox
@@ -46,6 +56,7 @@ const OUTBOX_INBOX_MIGRATIONS: readonly SqlMigration[] = [
       DROP TABLE messaging.inbox;
       DROP TRIGGER outbox_notify ON messaging.outbox;
       DROP FUNCTION messaging.notify_outbox();
+      DROP TABLE messaging.relay_state;
       DROP TABLE messaging.outbox;
     `,
   },

@@ -7,7 +7,7 @@ import type { HandlerContext } from '../consumer/use-case';
 import { errorFields, type Logger } from '../logging/logger';
 import type { OutboxPublisher } from '../outbox/publisher';
 import { withTransaction } from '../sql/sql-client';
-import { lockDueWindow, markWindowClosed, windowEvents, windowIdString, type DueWindow, type WindowId } from './window-store';
+import { eventsOfWindows, lockDueWindows, markWindowsClosed, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowedUseCase } from './windowed-use-case';
 
 export interface WindowCloserOptions {
@@ -21,11 +21,31 @@ export interface WindowCloserOptions {
   readonly onClosed: (id: WindowId) => void;
   /** Runs before each closing round: brings this member's watermarks up to date. */
   readonly beforeClosing?: () => Promise<void>;
+  /** True while windows this member waits for are past their close time but not handled. */
+  readonly stillWaiting?: () => boolean;
   /** Dead-letters the events of a window that cannot be handled. */
   readonly deadLetterWindow: (events: readonly ReceivedEnvelope[], error: unknown, attempts: number) => Promise<void>;
+  /** Event-time windows wait for every partition's watermark; processing-time ones need not. */
+  readonly gateOnWatermarks: boolean;
   /** Fallback scan for windows no timer of ours knows (staged by an instance that died). */
   readonly pollIntervalMs?: number;
 }
+
+interface BatchOutcome {
+  locked: number;
+  closed: (DueWindow & { eventCount: number })[];
+  failed: { window: DueWindow; error: unknown }[];
+}
+
+/** A window handler threw during an optimistic batch: redo the batch window by window. */
+class WindowFailed extends Error {
+  constructor(readonly original: unknown) {
+    super('a window handler failed');
+  }
+}
+
+/** Windows handled per transaction. */
+const BATCH = 50;
 
 /** How late, in ms after its close time, each window was handled: the emit delay. */
 export interface EmitDelays {
@@ -39,8 +59,10 @@ export interface EmitDelays {
  */
 export class WindowCloser {
   readonly emitDelays: EmitDelays = { samples: [] };
-  private readonly due: number[] = [];
+  /** Distinct close times this member knows of (windows share them: one per window start). */
+  private readonly due = new Set<number>();
   private timer?: NodeJS.Timeout;
+  private recheck?: NodeJS.Timeout;
   private poller?: NodeJS.Timeout;
   private running = false;
   private closing?: Promise<void>;
@@ -60,18 +82,21 @@ export class WindowCloser {
     this.running = false;
     clearInterval(this.poller);
     clearTimeout(this.timer);
+    clearTimeout(this.recheck);
     await this.closing;
   }
 
   /** Remembers a close time; the timer is moved earlier when needed. */
   schedule(closeAtMs: number): void {
-    this.due.push(closeAtMs);
+    if (this.due.has(closeAtMs)) return;
+    this.due.add(closeAtMs);
     this.arm();
   }
 
   private arm(): void {
-    if (!this.running || this.due.length === 0) return;
-    const earliest = Math.min(...this.due);
+    if (!this.running || this.due.size === 0) return;
+    let earliest = Infinity;
+    for (const at of this.due) if (at < earliest) earliest = at;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.kick(), Math.max(0, earliest - Date.now()));
   }
@@ -87,7 +112,7 @@ export class WindowCloser {
       do {
         this.again = false;
         const now = Date.now();
-        for (let i = this.due.length - 1; i >= 0; i--) if (this.due[i] <= now) this.due.splice(i, 1);
+        for (const at of this.due) if (at <= now) this.due.delete(at);
         await this.options.beforeClosing?.().catch((error) => this.options.logger.debug('watermark refresh failed', errorFields(error)));
         await this.closeDueWindows(now);
       } while (this.again && this.running);
@@ -96,42 +121,71 @@ export class WindowCloser {
       .finally(() => {
         this.closing = undefined;
         this.arm();
+        if (this.running && this.options.stillWaiting?.()) {
+          clearTimeout(this.recheck);
+          this.recheck = setTimeout(() => this.kick(), 20);
+        }
       });
   }
 
   private async closeDueWindows(now: number): Promise<void> {
     while (this.running) {
-      const outcome = await this.closeOne(Math.max(now, Date.now()));
-      if (outcome === 'none') return;
+      const handled = await this.closeBatch(Math.max(now, Date.now()));
+      if (handled === 0) return;
     }
   }
 
-  private async closeOne(now: number): Promise<'closed' | 'none' | 'retry-later'> {
+  /**
+   * Handles up to BATCH due windows in one transaction. Optimistically first, all handlers
+   * straight through; if one throws, the transaction is rolled back and the batch is redone
+   * with a savepoint per window, so the failing window alone is rolled back (and retried
+   * later) while the others commit.
+   */
+  private async closeBatch(now: number): Promise<number> {
     const backingOff = [...this.failing.values()].filter((f) => f.notBefore > now).map((f) => f.id);
-    const { pool, group, useCase, publisher, logger } = this.options;
-    let window: DueWindow | undefined;
+    let outcome: BatchOutcome;
     try {
-      const outcome = await withTransaction(pool, async (tx) => {
-        window = await lockDueWindow(tx, group, now, backingOff);
-        if (!window) return 'none' as const;
-        const events = (await windowEvents(tx, group, window)).map((stored) => this.revive(stored));
-        const eventWindow: EventWindow<ReceivedEnvelope> = { key: window.key, start: new Date(window.start), end: new Date(window.end), events };
-        const context: HandlerContext = {
-          tx,
-          logger,
-          publish: (event, payload, metadata) =>
-            publisher.publish(tx, event, payload, { correlationId: events[0]?.correlationId, causationId: events[events.length - 1]?.id, ...metadata }),
-        };
-        await useCase.handleWindow(eventWindow as never, context);
-        await markWindowClosed(tx, group, window, events.length, false);
-        return 'closed' as const;
-      });
-      if (outcome === 'closed' && window) this.recordClosed(window);
-      return outcome;
+      outcome = await this.runBatch(now, backingOff, false);
     } catch (error) {
-      if (!window) throw error;
-      return this.handleFailure(window, error);
+      if (!(error instanceof WindowFailed)) throw error;
+      outcome = await this.runBatch(now, backingOff, true);
     }
+    for (const window of outcome.closed) this.recordClosed(window);
+    for (const { window, error } of outcome.failed) await this.handleFailure(window, error);
+    return outcome.locked;
+  }
+
+  private runBatch(now: number, skip: readonly WindowId[], isolate: boolean): Promise<BatchOutcome> {
+    const { pool, group, useCase, publisher, logger } = this.options;
+    return withTransaction(pool, async (tx) => {
+      const outcome: BatchOutcome = { locked: 0, closed: [], failed: [] };
+      const windows = await lockDueWindows(tx, group, now, skip, BATCH, this.options.gateOnWatermarks);
+      outcome.locked = windows.length;
+      if (windows.length === 0) return outcome;
+      const stored = await eventsOfWindows(tx, group, windows);
+      for (const window of windows) {
+        if (isolate) await tx.query('SAVEPOINT one_window');
+        try {
+          const events = (stored.get(windowIdString(window)) ?? []).map((e) => this.revive(e));
+          const context: HandlerContext = {
+            tx,
+            logger,
+            publish: (event, payload, metadata) =>
+              publisher.publish(tx, event, payload, { correlationId: events[0]?.correlationId, causationId: events[events.length - 1]?.id, ...metadata }),
+          };
+          const eventWindow: EventWindow<ReceivedEnvelope> = { key: window.key, start: new Date(window.start), end: new Date(window.end), events };
+          await useCase.handleWindow(eventWindow as never, context);
+          if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
+          outcome.closed.push({ ...window, eventCount: events.length });
+        } catch (error) {
+          if (!isolate) throw new WindowFailed(error);
+          await tx.query('ROLLBACK TO SAVEPOINT one_window');
+          outcome.failed.push({ window, error });
+        }
+      }
+      await markWindowsClosed(tx, group, outcome.closed, false);
+      return outcome;
+    });
   }
 
   private recordClosed(window: DueWindow): void {
@@ -143,27 +197,34 @@ export class WindowCloser {
   }
 
   /** A failing window is retried with back-off; after the budget its events are dead-lettered. */
-  private async handleFailure(window: DueWindow, error: unknown): Promise<'closed' | 'retry-later'> {
+  private async handleFailure(window: DueWindow, error: unknown): Promise<void> {
     const { group, policy, logger, pool } = this.options;
     const id = windowIdString(window);
     const attempts = (this.failing.get(id)?.attempts ?? 0) + 1;
+    const when = new Date(window.start).toISOString();
     if (isRetriable(error) && attempts < policy.maxAttempts) {
       const wait = backoffMs(policy, attempts + 1);
-      logger.warn('window handler failed; retrying', { group, key: window.key, start: new Date(window.start).toISOString(), attempt: attempts, retryInMs: wait, ...errorFields(error) });
+      logger.warn('window handler failed; retrying', { group, key: window.key, start: when, attempt: attempts, retryInMs: wait, ...errorFields(error) });
       this.failing.set(id, { id: { key: window.key, start: window.start }, attempts, notBefore: Date.now() + wait });
       this.schedule(Date.now() + wait);
-      return 'retry-later';
+      return;
     }
     // Dead-letter first, then mark: a crash in between dead-letters twice rather than never.
-    const events = await withTransaction(pool, async (tx) => (await windowEvents(tx, group, window)).map((stored) => this.revive(stored)));
+    const stored = await withTransaction(pool, async (tx) => (await eventsOfWindows(tx, group, [window])).get(id) ?? []);
+    const events = stored.flatMap((e) => {
+      try {
+        return [this.revive(e)];
+      } catch {
+        return [];
+      }
+    });
     await this.options.deadLetterWindow(events, error, attempts);
-    await withTransaction(pool, (tx) => markWindowClosed(tx, group, window, events.length, true));
-    logger.error('window dead-lettered', { group, key: window.key, start: new Date(window.start).toISOString(), events: events.length, attempts, ...errorFields(error) });
+    await withTransaction(pool, (tx) => markWindowsClosed(tx, group, [{ ...window, eventCount: stored.length }], true));
+    logger.error('window dead-lettered', { group, key: window.key, start: when, events: events.length, attempts, ...errorFields(error) });
     this.recordClosed(window);
-    return 'closed';
   }
 
-  private revive(stored: Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown }): ReceivedEnvelope {
+  private revive(stored: StoredEnvelope): ReceivedEnvelope {
     const event = (this.options.useCase.events as readonly EventClass[]).find((e) => e.contract.ceType === stored.type);
     if (!event) throw new Error(`window holds an event of type ${stored.type} that ${this.options.useCase.name} does not declare`);
     const result = validateEvent(event, stored.payload);

@@ -38,10 +38,10 @@ export function windowsFor(spec: Required<WindowSpec>, timestampMs: number): Win
 }
 
 /**
- * When a window closes: grace after its end, or, for an event-time window whose events arrive
- * after its end (a backlog after downtime), grace after the latest arrival. So a window fires
- * promptly when live, and a replayed backlog is not declared late just because we were away.
+ * When a window is due: grace after its end. It is handled once it is due and every partition
+ * of the group has been read past that time (the watermarks), so a backlog after downtime is
+ * read completely before its windows are handled, and late means late.
  */
-export function closeAt(spec: Required<WindowSpec>, window: WindowBounds, arrivalMs: number): number {
-  return spec.time === 'event' ? Math.max(window.end, arrivalMs) + spec.graceMs : window.end + spec.graceMs;
+export function closeAt(spec: Required<WindowSpec>, window: WindowBounds): number {
+  return window.end + spec.graceMs;
 }

@@ -31,7 +31,7 @@ export interface DueWindow extends WindowId {
   readonly closeAt: number;
 }
 
-type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown };
+export type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown };
 
 /**
  * Stages a batch of events into their windows in the caller's transaction: opens windows (or
@@ -70,16 +70,28 @@ export async function stageEvents(tx: SqlClient, group: string, batch: readonly 
   const list = [...windows.values()];
   // Sorted, so concurrent stagers lock window rows in the same order and cannot deadlock.
   list.sort((a, b) => a.start - b.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  const { rows: openRows } = await tx.query<{ window_key: string; start_ms: string; close_ms: string }>(
+  const params = [group, list.map((w) => w.key), list.map((w) => w.start), list.map((w) => w.end), list.map((w) => w.closeAt)];
+  // Open what is new, without touching existing rows: stagers of other partitions share them.
+  await tx.query(
     `INSERT INTO messaging.windows (consumer_group, window_key, window_start, window_end, close_at)
      SELECT $1, k, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), to_timestamp(c / 1000.0)
        FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[]) AS w(k, s, e, c)
-     ON CONFLICT (consumer_group, window_key, window_start) DO UPDATE
-        SET close_at = GREATEST(messaging.windows.close_at, EXCLUDED.close_at)
-      WHERE messaging.windows.closed_at IS NULL
-     RETURNING window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
-               (extract(epoch from close_at) * 1000)::float8::text AS close_ms`,
-    [group, list.map((w) => w.key), list.map((w) => w.start), list.map((w) => w.end), list.map((w) => w.closeAt)],
+     ON CONFLICT (consumer_group, window_key, window_start) DO NOTHING`,
+    params,
+  );
+  // A shared lock: stagers do not wait for each other, but a window being handled (locked for
+  // update by the closer) is waited for and then seen closed; a window we hold is skipped by
+  // the closer until we commit, and then handled with our events in it.
+  const { rows: openRows } = await tx.query<{ window_key: string; start_ms: string; close_ms: string }>(
+    `SELECT w.window_key, (extract(epoch from w.window_start) * 1000)::float8::text AS start_ms,
+            (extract(epoch from w.close_at) * 1000)::float8::text AS close_ms
+       FROM messaging.windows w
+       JOIN unnest($2::text[], $3::float8[], $4::float8[], $5::float8[]) AS x(k, s, e, c)
+         ON w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)
+      WHERE w.consumer_group = $1 AND w.closed_at IS NULL
+      ORDER BY w.window_start, w.window_key
+        FOR SHARE OF w`,
+    params,
   );
   const newlyOpen = new Set<string>();
   for (const row of openRows) {
@@ -126,40 +138,57 @@ function storable(envelope: ReceivedEnvelope): StoredEnvelope {
   return rest;
 }
 
-/** Locks one due, unhandled window of the group (others may be locked by other instances). */
-export async function lockDueWindow(tx: SqlClient, group: string, nowMs: number, skip: readonly WindowId[] = []): Promise<DueWindow | undefined> {
+/**
+ * Locks up to `limit` due, unhandled windows of the group: due by the clock and, for event-time
+ * windows, passed by every partition's watermark. Windows locked elsewhere (another instance, or a stager still
+ * writing into them) are skipped, not waited for.
+ */
+export async function lockDueWindows(
+  tx: SqlClient,
+  group: string,
+  nowMs: number,
+  skip: readonly WindowId[],
+  limit: number,
+  gateOnWatermarks: boolean,
+): Promise<DueWindow[]> {
   const { rows } = await tx.query<{ window_key: string; start_ms: string; end_ms: string; close_ms: string }>(
     `SELECT window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
             (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms
        FROM messaging.windows
       WHERE consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
-        AND close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1)
+        AND (NOT $6 OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))
         AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::float8[]) AS x(k, s)
                          WHERE x.k = window_key AND to_timestamp(x.s / 1000.0) = window_start)
       ORDER BY close_at
-      LIMIT 1
+      LIMIT $5
       FOR UPDATE SKIP LOCKED`,
-    [group, nowMs, skip.map((w) => w.key), skip.map((w) => w.start)],
+    [group, nowMs, skip.map((w) => w.key), skip.map((w) => w.start), limit, gateOnWatermarks],
   );
-  const row = rows[0];
-  return row && { key: row.window_key, start: Math.round(Number(row.start_ms)), end: Math.round(Number(row.end_ms)), closeAt: Number(row.close_ms) };
+  return rows.map((row) => ({ key: row.window_key, start: Math.round(Number(row.start_ms)), end: Math.round(Number(row.end_ms)), closeAt: Number(row.close_ms) }));
 }
 
-export async function windowEvents(tx: SqlClient, group: string, id: WindowId): Promise<StoredEnvelope[]> {
-  const { rows } = await tx.query<{ envelope: StoredEnvelope }>(
-    `SELECT envelope FROM messaging.window_events
-      WHERE consumer_group = $1 AND window_key = $2 AND window_start = to_timestamp($3 / 1000.0)
-      ORDER BY event_time, partition, "offset"`,
-    [group, id.key, id.start],
+/** The staged events of several windows, each window's in event-time order. */
+export async function eventsOfWindows(tx: SqlClient, group: string, ids: readonly WindowId[]): Promise<Map<string, StoredEnvelope[]>> {
+  const { rows } = await tx.query<{ window_key: string; start_ms: string; envelope: StoredEnvelope }>(
+    `SELECT e.window_key, (extract(epoch from e.window_start) * 1000)::float8::text AS start_ms, e.envelope
+       FROM messaging.window_events e
+       JOIN unnest($2::text[], $3::float8[]) AS x(k, s) ON e.window_key = x.k AND e.window_start = to_timestamp(x.s / 1000.0)
+      WHERE e.consumer_group = $1
+      ORDER BY e.window_key, e.window_start, e.event_time, e.partition, e."offset"`,
+    [group, ids.map((i) => i.key), ids.map((i) => i.start)],
   );
-  return rows.map((r) => r.envelope);
+  const byWindow = new Map<string, StoredEnvelope[]>(ids.map((id) => [windowIdString(id), []]));
+  for (const row of rows) byWindow.get(windowIdString({ key: row.window_key, start: Math.round(Number(row.start_ms)) }))?.push(row.envelope);
+  return byWindow;
 }
 
-export async function markWindowClosed(tx: SqlClient, group: string, id: WindowId, eventCount: number, failed: boolean): Promise<void> {
+export async function markWindowsClosed(tx: SqlClient, group: string, windows: readonly (WindowId & { eventCount: number })[], failed: boolean): Promise<void> {
+  if (windows.length === 0) return;
   await tx.query(
-    `UPDATE messaging.windows SET closed_at = clock_timestamp(), event_count = $4, failed = $5
-      WHERE consumer_group = $1 AND window_key = $2 AND window_start = to_timestamp($3 / 1000.0)`,
-    [group, id.key, id.start, eventCount, failed],
+    `UPDATE messaging.windows w SET closed_at = clock_timestamp(), event_count = x.n, failed = $5
+       FROM unnest($2::text[], $3::float8[], $4::int[]) AS x(k, s, n)
+      WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)`,
+    [group, windows.map((w) => w.key), windows.map((w) => w.start), windows.map((w) => w.eventCount), failed],
   );
 }
 

@@ -5,7 +5,7 @@ import type { Broker, BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatc
 import type { KafkaNaming } from '../kafka/naming';
 import { errorFields, type Logger } from '../logging/logger';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { withTransaction } from '../sql/sql-client';
+import { withTransaction, type SqlClient } from '../sql/sql-client';
 import type { DeadLetterWriter } from '../consumer/dead-letters';
 import { decodeMessage } from '../consumer/decode-message';
 import { isRetriable } from '../consumer/error-classification';
@@ -42,6 +42,8 @@ interface PartitionState {
   position?: bigint;
   /** Latest event time (or arrival, for processing time) staged from this partition. */
   maxTime?: number;
+  /** When a batch reaching the log end was fetched: nothing produced before then is unread. */
+  caughtUpAt?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,6 +76,7 @@ export class WindowedUseCaseConsumer {
   private reconcileTimer?: NodeJS.Timeout;
   private watermarkTimer?: NodeJS.Timeout;
   private admin?: Promise<BrokerAdmin>;
+  private lastRefresh = 0;
   private readonly logger: Logger;
 
   constructor(private readonly options: WindowedUseCaseConsumerOptions) {
@@ -92,8 +95,11 @@ export class WindowedUseCaseConsumer {
       publisher: options.publisher,
       policy: this.policy,
       logger: options.logger,
+      gateOnWatermarks: this.spec.time === 'event',
       onClosed: (id) => this.windowHandled(id),
       beforeClosing: () => this.refreshWatermarks(),
+      // Windows past their close time but held by a watermark: look again shortly.
+      stillWaiting: () => this.hasDueWindows(),
       deadLetterWindow: (events, error, attempts) => this.deadLetterEnvelopes(events, error, attempts),
     });
   }
@@ -178,7 +184,7 @@ export class WindowedUseCaseConsumer {
         const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
         const eventTime = this.spec.time === 'event' ? Date.parse(envelope.time) : arrival;
         const key = this.options.useCase.groupBy(envelope as EnvelopeOf<typeof this.options.useCase.events>);
-        const windows = windowsFor(this.spec, eventTime).map((w) => ({ key, ...w, closeAt: closeAt(this.spec, w, arrival) }));
+        const windows = windowsFor(this.spec, eventTime).map((w) => ({ key, ...w, closeAt: closeAt(this.spec, w) }));
         staged.push({ envelope, eventTime, windows, message });
       } catch (error) {
         invalid.push({ message, error });
@@ -188,12 +194,16 @@ export class WindowedUseCaseConsumer {
       await this.untilDone(batch, () => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'invalid-payload', error, attempts: 1 }));
       state.tracker.done(message.offset);
     }
-    if (staged.length > 0 && !(await this.untilDone(batch, () => this.stage(state, staged)))) return undefined;
     const last = batch.messages[batch.messages.length - 1].offset;
+    const caughtUp = BigInt(last) + 1n >= BigInt(batch.highWatermark);
+    const watermark = Math.max(caughtUp ? arrival : 0, state.caughtUpAt ?? 0, state.maxTime ?? 0, ...staged.map((e) => e.eventTime));
+    if (staged.length > 0 && !(await this.untilDone(batch, () => this.stage(state, staged, watermark)))) return undefined;
     state.position = BigInt(last) + 1n;
-    const times = staged.map((e) => e.eventTime);
-    if (times.length > 0) state.maxTime = Math.max(state.maxTime ?? 0, ...times);
+    state.maxTime = Math.max(state.maxTime ?? 0, ...staged.map((e) => e.eventTime));
+    if (caughtUp) state.caughtUpAt = arrival;
     await this.commit(state);
+    // The watermark moved: windows that were waiting for it may be due now.
+    if (this.hasDueWindows()) this.closer.kick();
     return last;
   }
 
@@ -213,11 +223,38 @@ export class WindowedUseCaseConsumer {
     }
   }
 
-  private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[]): Promise<void> {
+  /**
+   * Stages the events; for processing-time windows, an event whose window closed while it was
+   * on its way in (received, not yet staged) is simply received now: into the current window.
+   */
+  private async stageAll(tx: SqlClient, events: (StagedEvent & { message: IncomingMessage })[]) {
+    const result = await stageEvents(tx, this.groupId, events);
+    if (this.spec.time === 'event' || result.late.length === 0) return result;
+    const again = new Set(result.late.map((l) => l.eventId));
+    const now = Date.now();
+    const rewindowed = events
+      .filter((e) => again.has(e.envelope.id))
+      .map((e) => ({ ...e, eventTime: now, windows: windowsFor(this.spec, now).map((w) => ({ key: e.windows[0].key, ...w, closeAt: closeAt(this.spec, w) })) }));
+    const retried = await stageEvents(tx, this.groupId, rewindowed);
+    for (const e of rewindowed) {
+      const index = events.findIndex((x) => x.envelope.id === e.envelope.id);
+      events[index] = e;
+    }
+    for (const [key, value] of retried.open) result.open.set(key, value);
+    return { ...result, late: retried.late };
+  }
+
+  private hasDueWindows(now = Date.now()): boolean {
+    for (const w of this.waiting.values()) if (w.closeAt <= now) return true;
+    return false;
+  }
+
+  private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[], watermark: number): Promise<void> {
     const { useCase, pool, publisher } = this.options;
     const lateForDeadLetter: IncomingMessage[] = [];
     const result = await withTransaction(pool, async (tx) => {
-      const staging = await stageEvents(tx, this.groupId, events);
+      const staging = await this.stageAll(tx, events);
+      await saveWatermarks(tx, this.groupId, [{ topic: state.topic, partition: state.partition, watermark }]);
       const lateIds = new Set(staging.late.map((l) => l.eventId));
       if (lateIds.size > 0 && typeof useCase.late === 'function') {
         for (const late of staging.late) {
@@ -288,6 +325,8 @@ export class WindowedUseCaseConsumer {
    * event time staged. The closer handles a window only when all partitions passed it.
    */
   private async refreshWatermarks(): Promise<void> {
+    if (Date.now() - this.lastRefresh < 20) return;
+    this.lastRefresh = Date.now();
     const admin = await this.adminClient();
     const checkedAt = Date.now();
     const held = this.assigned.filter((a) => a.topic !== this.redriveTopic);
@@ -304,7 +343,7 @@ export class WindowedUseCaseConsumer {
         undefined,
       );
       if (end && position !== undefined && position >= BigInt(end.offset)) marks.push({ topic, partition, watermark: checkedAt });
-      else if (state?.maxTime !== undefined) marks.push({ topic, partition, watermark: state.maxTime });
+      else if (state?.maxTime !== undefined || state?.caughtUpAt !== undefined) marks.push({ topic, partition, watermark: Math.max(state.maxTime ?? 0, state.caughtUpAt ?? 0) });
     }
     await saveWatermarks(this.options.pool, this.groupId, marks);
   }

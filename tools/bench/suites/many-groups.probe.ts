@@ -1,0 +1,68 @@
+/**
+ * Child process of the messaging benchmark: starts N use cases (N consumer groups) in this
+ * process and reports what they cost: extra RSS, sockets to the broker, time until every
+ * group has its partitions. A fresh process per N keeps the measurements apart.
+ *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url>
+ */
+import { EndpointUpdated } from '@platform/contracts';
+import { KafkaJsBroker, KafkaNaming, ServiceMessaging, silentLogger, type EnvelopeOf, type UseCase } from '@platform/messaging';
+import { Pool } from 'pg';
+
+const EVENTS = [EndpointUpdated] as const;
+
+class NoopUseCase implements UseCase<typeof EVENTS> {
+  readonly events = EVENTS;
+  constructor(readonly name: string) {}
+  async handle(_event: EnvelopeOf<typeof EVENTS>): Promise<void> {
+    // the cost of a group, not of its work
+  }
+}
+
+function rssMb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  const m = process.memoryUsage();
+  if (process.env['PROBE_VERBOSE']) process.stderr.write(JSON.stringify({ rss: m.rss >> 20, heap: m.heapUsed >> 20, heapTotal: m.heapTotal >> 20, external: m.external >> 20, buffers: m.arrayBuffers >> 20 }) + '\n');
+  return m.rss / 1024 / 1024;
+}
+
+function brokerSockets(port: number): number {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h) => (h as { remotePort?: number }).remotePort === port).length;
+}
+
+async function main(): Promise<void> {
+  const [countArg, brokers, namespace, databaseUrl] = process.argv.slice(2);
+  const count = Number(countArg);
+  const port = Number(brokers.split(',')[0].split(':')[1]);
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+  const messaging = new ServiceMessaging({
+    service: 'groups',
+    broker: new KafkaJsBroker({ brokers: brokers.split(','), clientId: 'groups-probe', logger: silentLogger }),
+    naming: new KafkaNaming(namespace),
+    pool,
+    publishes: [],
+    useCases: Array.from({ length: count }, (_, i) => new NoopUseCase(`use-case-${i + 1}`)),
+    logger: silentLogger,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const before = rssMb();
+  const socketsBefore = brokerSockets(port);
+  const started = Date.now();
+  await messaging.start();
+  while (messaging.consumers.some((c) => c.assignment.length === 0)) await new Promise((resolve) => setTimeout(resolve, 20));
+  const readyMs = Date.now() - started;
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const after = rssMb();
+  const sockets = brokerSockets(port) - socketsBefore;
+  await messaging.stop(1000);
+  await pool.end();
+  process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, brokerConnections: sockets }) + '\n');
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { EndpointUpdated } from '@platform/contracts';
+import { CE, jsonLogger, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '@platform/messaging';
+import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+export const OWNERS = Array.from({ length: 50 }, () => randomUUID());
+const APIS = Array.from({ length: 500 }, (_, i) => ({ apiId: randomUUID(), ownerId: OWNERS[i % OWNERS.length] }));
+
+/** An EndpointUpdated whose JSON is about 1 KiB, the payload size every measurement uses. */
+export function kibEvent(i: number): EndpointUpdated {
+  const api = APIS[i % APIS.length];
+  const base: EndpointUpdated = { apiId: api.apiId, ownerId: api.ownerId, endpointId: randomUUID(), method: 'PUT', path: '/', upstreamUrl: 'http://upstream.internal/v1', change: 'updated', version: i + 1 };
+  const padding = 1024 - JSON.stringify(base).length;
+  return { ...base, path: `/bench/${'p'.repeat(Math.max(0, padding - 7))}` };
+}
+
+export function rawMessage(i: number, time = new Date()) {
+  const payload = kibEvent(i);
+  return {
+    key: payload.apiId,
+    value: JSON.stringify(payload),
+    headers: {
+      [CE.id]: randomUUID(),
+      [CE.type]: EndpointUpdated.contract.ceType,
+      [CE.source]: '/services/bench',
+      [CE.time]: time.toISOString(),
+      [CE.specversion]: '1.0',
+      [CE.contentType]: 'application/json',
+    },
+  };
+}
+
+export interface BenchEnv {
+  readonly brokers: string[];
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly broker: Broker;
+  readonly namespace: string;
+  /** A fresh topic of 6 partitions, like the contracts'. */
+  topic(name: string): Promise<string>;
+  /** A fresh database with the messaging schema. */
+  database(name: string): Promise<TestDatabase>;
+  naming(): KafkaNaming;
+  close(): Promise<void>;
+}
+
+export async function benchEnv(): Promise<BenchEnv> {
+  const brokers = await ensureKafka();
+  const namespace = uniqueName('bench').replace(/_/g, '-');
+  const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const databases: TestDatabase[] = [];
+  const topics: string[] = [];
+  return {
+    brokers,
+    kafka,
+    admin,
+    namespace,
+    broker: new KafkaJsBroker({ brokers, clientId: 'bench', logger: jsonLogger('bench', 'error') }),
+    naming: () => new KafkaNaming(namespace),
+    async topic(name: string) {
+      const topic = `${namespace}.${name}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: 6 }], waitForLeaders: true });
+      topics.push(topic);
+      return topic;
+    },
+    async database(name: string) {
+      const db = await createTestDatabase(`bench_${name}`, { poolSize: 20 });
+      await applySqlMigrations(db.pool, MESSAGING_MIGRATIONS);
+      databases.push(db);
+      return db;
+    },
+    async close() {
+      const all = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
+      if (all.length > 0) await admin.deleteTopics({ topics: all }).catch(() => undefined);
+      await admin.disconnect();
+      for (const db of databases) await db.drop().catch(() => undefined);
+    },
+  };
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}

@@ -1,0 +1,77 @@
+import { EndpointUpdated } from '@platform/contracts';
+import {
+  KafkaNaming,
+  ServiceMessaging,
+  WindowedUseCaseConsumer,
+  jsonLogger,
+  type EnvelopeOf,
+  type EventWindow,
+  type HandlerContext,
+  type WindowedUseCase,
+} from '@platform/messaging';
+import { Partitioners } from 'kafkajs';
+import { percentile, type BenchContext } from '../../bench';
+import { rawMessage, sleep, until, type BenchEnv } from './fixture';
+
+const EVENTS = [EndpointUpdated] as const;
+type Envelope = EnvelopeOf<typeof EVENTS>;
+
+class DigestPerOwner implements WindowedUseCase<typeof EVENTS> {
+  readonly name = 'digest';
+  readonly events = EVENTS;
+  readonly window = { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'processing' } as const;
+  handled = 0;
+
+  groupBy(event: Envelope): string {
+    return event.payload.ownerId;
+  }
+
+  async handleWindow(window: EventWindow<Envelope>, { tx }: HandlerContext): Promise<void> {
+    await tx.query('INSERT INTO digests (owner_id, window_start, events) VALUES ($1, $2, $3)', [window.key, window.start, window.events.length]);
+    this.handled += window.events.length;
+  }
+}
+
+/** (d) a windowed use case (500 ms tumbling windows per owner): throughput, then emit delay at a steady rate. */
+export async function windows(ctx: BenchContext, env: BenchEnv, count: number, rawConsume: number): Promise<void> {
+  const db = await env.database('windows');
+  await db.pool.query('CREATE TABLE digests (owner_id uuid, window_start timestamptz, events int, PRIMARY KEY (owner_id, window_start))');
+  const naming = new KafkaNaming(`${env.namespace}-windows`);
+  const useCase = new DigestPerOwner();
+  const messaging = new ServiceMessaging({ service: 'windows', broker: env.broker, naming, pool: db.pool, publishes: [], useCases: [useCase], logger: jsonLogger('windows', 'error') });
+  await messaging.start();
+  await until(() => messaging.consumers.every((c) => c.assignment.length > 0), 30_000, 'the windowed group');
+  const consumer = messaging.consumers[0] as WindowedUseCaseConsumer;
+  const topic = naming.topic(EndpointUpdated);
+  const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    ctx.progress(`windows: ${count} events as fast as they can be produced`);
+    const started = Date.now();
+    for (let sent = 0; sent < count; sent += 1000) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(1000, count - sent) }, (_, i) => rawMessage(sent + i)) });
+    }
+    await until(() => useCase.handled >= count, 600_000, 'every window');
+    ctx.record('windows_throughput', (count / (Date.now() - started)) * 1000, 'events/s', { metric: 'raw_kafkajs_consume_each_batch', value: rawConsume });
+
+    const rate = ctx.quick ? 500 : 1000;
+    const seconds = ctx.quick ? 4 : 10;
+    ctx.progress(`windows: ${rate} events/s for ${seconds} s, measuring how late each window is handled after it closes`);
+    consumer.closer.emitDelays.samples.length = 0;
+    const before = useCase.handled;
+    const t0 = Date.now();
+    for (let tick = 0; tick < (seconds * 1000) / 50; tick++) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: rate / 20 }, (_, i) => rawMessage(tick * 1000 + i)) });
+      const due = t0 + (tick + 1) * 50;
+      if (due > Date.now()) await sleep(due - Date.now());
+    }
+    await until(() => useCase.handled - before >= rate * seconds, 60_000, 'the paced windows');
+    const delays = [...consumer.closer.emitDelays.samples].sort((a, b) => a - b);
+    ctx.record('windows_emit_delay_p50', percentile(delays, 50), 'ms');
+    ctx.record('windows_emit_delay_p99', percentile(delays, 99), 'ms');
+    ctx.progress(`windows: ${delays.length} windows handled in the paced run`);
+  } finally {
+    await producer.disconnect();
+    await messaging.stop(2000);
+  }
+}
