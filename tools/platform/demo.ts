@@ -134,6 +134,10 @@ async function main(): Promise<void> {
   }
 
   section('8. what notifications built from them');
+  const audit = (await httpJson<{ change: string; method: string; path: string }[]>('GET', `${urlOf('notifications')}/apis/${api.id}/audit`)).body;
+  console.log(`  endpoint-audit (one row per EndpointUpdated of Orders): ${audit.map((a) => `${a.change} ${a.method} ${a.path}`).join('; ')}`);
+  const digests = (await httpJson<{ eventIds: string[] }[]>('GET', `${urlOf('notifications')}/users/${ada.id}/digests`)).body;
+  console.log(`  endpoint-digest (500 ms windows for Ada): ${digests.length} digest(s) holding ${digests.reduce((n, d) => n + d.eventIds.length, 0)} change(s)`);
   for (const user of [ada, grace, linus]) {
     const items = await notificationsOf(user.id);
     console.log(`  ${user.displayName}: ${items.map((n) => `${n.kind}: "${n.subject}"`).join('; ')}`);

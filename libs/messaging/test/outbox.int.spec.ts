@@ -61,7 +61,7 @@ describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
     }
     const headers = reader.messages[0].headers;
     expect(headers).toMatchObject({
-      ce_type: 'platform.endpoints.endpoint-updated.v1',
+      ce_type: EndpointUpdated.contract.ceType,
       ce_source: '/services/outbox-test',
       ce_specversion: '1.0',
       'content-type': 'application/json',

@@ -10,7 +10,7 @@ export type ApiEvent =
   | { type: 'ApiDetailsChanged'; data: { name: string; basePath: string } }
   | { type: 'EndpointAdded'; data: EndpointData }
   | { type: 'EndpointChanged'; data: EndpointData }
-  | { type: 'EndpointRemoved'; data: { endpointId: string } }
+  | { type: 'EndpointRemoved'; data: { endpointId: string; method: HttpMethod; path: string } }
   | { type: 'ApiDeprecated'; data: { reason: string } };
 
 export interface EndpointData {

@@ -4,10 +4,10 @@ import type { ApiState } from './api';
 import type { ApiEvent } from './api.events';
 
 /**
- * Integration events for other services, derived from the aggregate's own events. `state` is
+ * Integration events for other services, derived from the aggregate's own events. `after` is
  * the state after the event, `version` the stream version the event got.
  */
-export function integrationEventFor(event: ApiEvent, before: ApiState, after: ApiState, version: number): PendingEvent {
+export function integrationEventFor(event: ApiEvent, after: ApiState, version: number): PendingEvent {
   const api = { apiId: after.apiId, ownerId: after.ownerId };
   switch (event.type) {
     case 'ApiRegistered':
@@ -18,10 +18,7 @@ export function integrationEventFor(event: ApiEvent, before: ApiState, after: Ap
     case 'EndpointAdded':
     case 'EndpointChanged':
       return { event: EndpointUpdated, payload: { ...api, ...event.data, change: event.type === 'EndpointAdded' ? 'added' : 'updated', version } };
-    case 'EndpointRemoved': {
-      const removed = before.endpoints.get(event.data.endpointId);
-      if (!removed) throw new Error(`EndpointRemoved for unknown endpoint ${event.data.endpointId}`);
-      return { event: EndpointRemoved, payload: { ...api, endpointId: removed.endpointId, method: removed.method, path: removed.path, version } };
-    }
+    case 'EndpointRemoved':
+      return { event: EndpointRemoved, payload: { ...api, ...event.data, version } };
   }
 }

@@ -2,7 +2,7 @@ import type { ApiStatus, HttpMethod } from '@platform/contracts';
 import { BusinessRuleViolation, EntityNotFound } from '@platform/service-kit';
 import type { ApiEvent, EndpointData } from './api.events';
 
-/** The API aggregate: pure decide/evolve, no I/O. */
+/** The API aggregate: pure decide/evolve, no I/O (stored in the event store by apis.service). */
 export interface ApiState {
   readonly exists: boolean;
   readonly apiId: string;
@@ -91,12 +91,28 @@ export function decide(command: ApiCommand, state: ApiState): ApiEvent[] {
       const unchanged = next.method === current.method && next.path === current.path && next.upstreamUrl === current.upstreamUrl;
       return unchanged ? [] : [{ type: 'EndpointChanged', data: next }];
     }
-    case 'RemoveEndpoint':
+    case 'RemoveEndpoint': {
       assertCanChange(state);
-      endpointOf(state, command.endpointId);
-      return [{ type: 'EndpointRemoved', data: { endpointId: command.endpointId } }];
+      const removed = endpointOf(state, command.endpointId);
+      return [{ type: 'EndpointRemoved', data: { endpointId: removed.endpointId, method: removed.method, path: removed.path } }];
+    }
     case 'DeprecateApi':
       assertCanChange(state);
       return [{ type: 'ApiDeprecated', data: { reason: command.reason } }];
   }
 }
+
+/** The aggregate as the event store's Decider, with snapshots (endpoints as an array in JSON). */
+export const apiDecider = { initialState: initialApiState, evolve, decide };
+
+export const API_SNAPSHOTS = {
+  every: 25,
+  schemaVersion: 1,
+  toSnapshot: (state: ApiState) => ({ ...state, endpoints: [...state.endpoints.values()] }),
+  fromSnapshot: (json: unknown) => {
+    const stored = json as Omit<ApiState, 'endpoints'> & { endpoints: EndpointData[] };
+    return { ...stored, endpoints: new Map(stored.endpoints.map((e) => [e.endpointId, e])) };
+  },
+};
+
+export const apiStream = (apiId: string): string => `api-${apiId}`;

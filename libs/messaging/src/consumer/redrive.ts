@@ -29,6 +29,10 @@ export async function redriveDeadLetters(options: RedriveOptions): Promise<numbe
   let remaining: number;
   let end: bigint;
   try {
+    const topics = new Set(await admin.listTopics());
+    for (const topic of [deadLetterTopic, redriveTopic]) {
+      if (!topics.has(topic)) throw new Error(`topic ${topic} does not exist: is "${useCase}" a use case of ${service}, and has the service run in this namespace?`);
+    }
     const [endOffset] = await admin.endOffsets(deadLetterTopic);
     const [committed] = await admin.committedOffsets(cursorGroup, [deadLetterTopic]);
     end = BigInt(endOffset.offset);

@@ -6,7 +6,7 @@ import type { EventClass } from '@platform/contracts';
  */
 export interface EventEnvelope<T extends object = object> {
   readonly id: string;
-  /** CloudEvents type, from the contract: `platform.users.user-created.v1`. */
+  /** CloudEvents type, from the contract (its `ceType`). */
   readonly type: string;
   /** CloudEvents source: `/services/<service>`. */
   readonly source: string;

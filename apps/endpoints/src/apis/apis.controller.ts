@@ -1,0 +1,117 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Patch, Post, Put, Query, Res, UseFilters } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiQuery, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { CorrelationId } from '@platform/service-kit';
+import type { Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { ApiCatalogQueries } from '../catalog/api-catalog.queries';
+import type { ApiCommand, ApiState } from './api';
+import { ApiCommands, type CommandOutcome } from './api-commands';
+import { ConcurrencyErrorFilter, etag, parseIfMatch } from './api-http';
+import { AddEndpointDto, ApiSummaryView, ApiView, ChangeApiDto, CreateApiDto, DeprecateApiDto, EndpointChangeView, UpdateEndpointDto } from './apis.dto';
+
+function apiView(state: ApiState, version: number): ApiView {
+  return {
+    id: state.apiId,
+    ownerId: state.ownerId,
+    name: state.name,
+    basePath: state.basePath,
+    status: state.status,
+    version,
+    endpoints: [...state.endpoints.values()].map(({ endpointId, method, path, upstreamUrl }) => ({ endpointId, method, path, upstreamUrl })),
+  };
+}
+
+const IF_MATCH = { name: 'If-Match', required: false, description: 'The version (ETag) the change is based on; a newer API answers 409.' };
+
+@ApiTags('apis')
+@Controller('apis')
+@UseFilters(ConcurrencyErrorFilter)
+export class ApisController {
+  constructor(
+    private readonly commands: ApiCommands,
+    private readonly catalog: ApiCatalogQueries,
+  ) {}
+
+  @Post()
+  @ApiCreatedResponse({ type: ApiView, description: 'Created; ApiCreated is published. ETag: the version.' })
+  async create(@Body() body: CreateApiDto, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
+    const apiId = randomUUID();
+    return this.run(apiId, { type: 'CreateApi', apiId, ...body }, undefined, correlationId, res);
+  }
+
+  @Get()
+  @ApiQuery({ name: 'ownerId', required: false })
+  @ApiOkResponse({ type: [ApiSummaryView], description: 'The list view (a projection).' })
+  list(@Query('ownerId', new ParseUUIDPipe({ optional: true })) ownerId?: string): Promise<ApiSummaryView[]> {
+    return this.catalog.list(ownerId);
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: ApiView, description: 'The detail view (a projection). ETag: the version it reflects.' })
+  @ApiNotFoundResponse()
+  async detail(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
+    const view = await this.catalog.detail(id);
+    if (!view) throw new NotFoundException(`API ${id} not found`);
+    res.setHeader('ETag', etag(view.version));
+    return view;
+  }
+
+  @Patch(':id')
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: ApiView, description: 'Renamed or moved; ApiUpdated is published.' })
+  @ApiConflictResponse({ description: 'If-Match names an older version; the body and ETag give the current one.' })
+  @ApiUnprocessableEntityResponse({ description: 'The API is deprecated.' })
+  change(@Param('id', ParseUUIDPipe) id: string, @Body() body: ChangeApiDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
+    return this.run(id, { type: 'ChangeApiDetails', ...body }, ifMatch, correlationId, res);
+  }
+
+  @Post(':id/deprecate')
+  @HttpCode(200)
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: ApiView, description: 'Deprecated (it then refuses changes); ApiUpdated is published.' })
+  deprecate(@Param('id', ParseUUIDPipe) id: string, @Body() body: DeprecateApiDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
+    return this.run(id, { type: 'DeprecateApi', reason: body.reason }, ifMatch, correlationId, res);
+  }
+
+  @Post(':id/endpoints')
+  @ApiHeader(IF_MATCH)
+  @ApiCreatedResponse({ type: EndpointChangeView, description: 'Added; EndpointUpdated (change "added") is published.' })
+  @ApiUnprocessableEntityResponse({ description: 'Method and path taken in this API, or the API is deprecated.' })
+  async addEndpoint(@Param('id', ParseUUIDPipe) id: string, @Body() body: AddEndpointDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<EndpointChangeView> {
+    const endpointId = randomUUID();
+    const outcome = await this.execute(id, { type: 'AddEndpoint', endpointId, ...body }, ifMatch, correlationId, res);
+    return this.endpointChange(id, endpointId, outcome);
+  }
+
+  @Put(':id/endpoints/:endpointId')
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: EndpointChangeView, description: 'Changed; EndpointUpdated (change "updated") is published (nothing when unchanged).' })
+  async updateEndpoint(@Param('id', ParseUUIDPipe) id: string, @Param('endpointId', ParseUUIDPipe) endpointId: string, @Body() body: UpdateEndpointDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<EndpointChangeView> {
+    const outcome = await this.execute(id, { type: 'UpdateEndpoint', endpointId, ...body }, ifMatch, correlationId, res);
+    return this.endpointChange(id, endpointId, outcome);
+  }
+
+  @Delete(':id/endpoints/:endpointId')
+  @ApiHeader(IF_MATCH)
+  @ApiOkResponse({ type: ApiView, description: 'Removed; EndpointRemoved is published.' })
+  removeEndpoint(@Param('id', ParseUUIDPipe) id: string, @Param('endpointId', ParseUUIDPipe) endpointId: string, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
+    return this.run(id, { type: 'RemoveEndpoint', endpointId }, ifMatch, correlationId, res);
+  }
+
+  private async run(apiId: string, command: ApiCommand, ifMatch: string | undefined, correlationId: string, res: Response): Promise<ApiView> {
+    const outcome = await this.execute(apiId, command, ifMatch, correlationId, res);
+    return apiView(outcome.state, outcome.version);
+  }
+
+  private async execute(apiId: string, command: ApiCommand, ifMatch: string | undefined, correlationId: string, res: Response): Promise<CommandOutcome> {
+    const outcome = await this.commands.execute(apiId, command, { ifMatch: parseIfMatch(ifMatch), correlationId });
+    res.setHeader('ETag', etag(outcome.version));
+    return outcome;
+  }
+
+  private endpointChange(apiId: string, endpointId: string, outcome: CommandOutcome): EndpointChangeView {
+    const endpoint = outcome.state.endpoints.get(endpointId);
+    if (!endpoint) throw new Error(`endpoint ${endpointId} missing after the command`);
+    return { apiId, version: outcome.version, ...endpoint };
+  }
+}
