@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { bootstrapService } from '@platform/service-kit';
-import { AppModule, SERVICE } from './app.module';
+import { AppModule } from './app.module';
+import { DECLARATION } from './service.declaration';
 
 bootstrapService(AppModule, {
-  ...SERVICE,
+  service: DECLARATION.service,
+  defaultPort: DECLARATION.defaultPort,
   title: 'Templates',
   description: 'Notification templates, versioned by revision. Publishes TemplateUpdated.',
 });

@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { bootstrapService } from '@platform/service-kit';
-import { AppModule, SERVICE } from './app.module';
+import { AppModule } from './app.module';
+import { DECLARATION } from './service.declaration';
 
 bootstrapService(AppModule, {
-  ...SERVICE,
+  service: DECLARATION.service,
+  defaultPort: DECLARATION.defaultPort,
   title: 'Users',
   description: 'Registers, renames and deactivates users. Publishes UserCreated, UserRenamed and UserDeactivated.',
 });

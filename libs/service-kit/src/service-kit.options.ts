@@ -18,3 +18,10 @@ export interface ServiceKitOptions {
   /** Use-case classes, provided by the app module; each gets its own consumer group. */
   readonly useCases?: readonly Type<AnyUseCase>[];
 }
+
+/**
+ * What a service declares about itself: name, port, what it publishes, which use cases it
+ * runs. Kept in the app's `src/service.declaration.ts`, read by its AppModule and by the
+ * deployment generator (topics, Kafka ACLs): the manifests follow the code.
+ */
+export type ServiceDeclaration = Pick<ServiceKitOptions, 'service' | 'defaultPort' | 'publishes' | 'useCases'>;
