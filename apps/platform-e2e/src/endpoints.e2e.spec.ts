@@ -1,0 +1,122 @@
+import { randomUUID } from 'node:crypto';
+import { TestPlatform, eventually, httpJson } from '@platform/testing';
+
+interface ApiView {
+  id: string;
+  ownerId: string;
+  name: string;
+  status: string;
+  version: number;
+  endpoints: { endpointId: string; method: string; path: string; upstreamUrl: string }[];
+}
+interface EndpointChange {
+  endpointId: string;
+  version: number;
+}
+interface Problem {
+  statusCode: number;
+  code?: string;
+  currentVersion?: number;
+}
+interface AuditEntry {
+  eventId: string;
+  change: string;
+  method: string;
+  path: string;
+  apiVersion: number;
+}
+
+/**
+ * The event-sourced endpoints service over HTTP: ETags carry the stream version, a stale
+ * If-Match is a 409 with the current version, invariants are 422s, the list and detail views
+ * are projections, and integration events leave through the outbox of the append's
+ * transaction (notifications' audit sees exactly the appended changes).
+ */
+describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, PostgreSQL)', () => {
+  const platform = new TestPlatform(['endpoints', 'notifications']);
+  const owner = randomUUID();
+  const url = (path: string) => `${platform.service('endpoints').url}${path}`;
+
+  beforeAll(async () => {
+    await platform.start();
+  }, 180_000);
+
+  afterAll(async () => {
+    await platform.stop();
+  }, 60_000);
+
+  async function createApi(name: string): Promise<ApiView> {
+    const created = await httpJson<ApiView>('POST', url('/apis'), { ownerId: owner, name, basePath: '/orders' });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('etag')).toBe('"1"');
+    return created.body;
+  }
+
+  it('versions every change: ETag = stream version, stale If-Match is 409 with the current version', async () => {
+    const api = await createApi('Orders');
+    const first = await httpJson<EndpointChange>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: '/orders', upstreamUrl: 'http://orders.internal/v1' }, { 'if-match': '"1"' });
+    expect(first.status).toBe(201);
+    expect(first.headers.get('etag')).toBe('"2"');
+    expect(first.body.version).toBe(2);
+
+    const stale = await httpJson<Problem>('POST', url(`/apis/${api.id}/endpoints`), { method: 'POST', path: '/orders', upstreamUrl: 'http://orders.internal/v1' }, { 'if-match': '"1"' });
+    expect(stale.status).toBe(409);
+    expect(stale.body.currentVersion).toBe(2);
+    expect(stale.headers.get('etag')).toBe('"2"');
+
+    const bad = await httpJson<Problem>('PATCH', url(`/apis/${api.id}`), { name: 'x' }, { 'if-match': 'yesterday' });
+    expect(bad.status).toBe(400);
+  });
+
+  it('enforces the invariants with 422: unique method + path, a deprecated API refuses changes', async () => {
+    const api = await createApi('Billing');
+    await httpJson('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: '/bills', upstreamUrl: 'http://billing.internal' });
+    const duplicate = await httpJson<Problem>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: '/bills', upstreamUrl: 'http://other.internal' });
+    expect(duplicate.status).toBe(422);
+    expect(duplicate.body.code).toBe('duplicate-route');
+
+    const deprecated = await httpJson<ApiView>('POST', url(`/apis/${api.id}/deprecate`), { reason: 'replaced by v2' });
+    expect(deprecated.body.status).toBe('deprecated');
+    const refused = await httpJson<Problem>('POST', url(`/apis/${api.id}/endpoints`), { method: 'PUT', path: '/bills', upstreamUrl: 'http://billing.internal' });
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('api-deprecated');
+    expect((await httpJson<Problem>('DELETE', url(`/apis/${randomUUID()}/endpoints/${randomUUID()}`))).status).toBe(404);
+  });
+
+  it('serves the list and detail views from the projection, with the version as ETag', async () => {
+    const api = await createApi('Catalog');
+    const added = await httpJson<EndpointChange>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: '/items', upstreamUrl: 'http://catalog.internal' });
+    await httpJson('PUT', url(`/apis/${api.id}/endpoints/${added.body.endpointId}`), { upstreamUrl: 'http://catalog-v2.internal' });
+    const detail = await eventually(async () => {
+      const response = await httpJson<ApiView>('GET', url(`/apis/${api.id}`));
+      expect(response.status).toBe(200);
+      expect(response.body.version).toBe(3);
+      return response;
+    });
+    expect(detail.headers.get('etag')).toBe('"3"');
+    expect(detail.body.endpoints).toEqual([{ endpointId: added.body.endpointId, method: 'GET', path: '/items', upstreamUrl: 'http://catalog-v2.internal' }]);
+    const list = await httpJson<{ id: string; endpointCount: number }[]>('GET', url(`/apis?ownerId=${owner}`));
+    expect(list.body.find((a) => a.id === api.id)).toMatchObject({ endpointCount: 1 });
+  });
+
+  it('publishes exactly the appended changes: of 10 concurrent writes on one version, one wins and only its event leaves', async () => {
+    const api = await createApi('Race');
+    const attempts = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => httpJson<EndpointChange>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: `/race/${i}`, upstreamUrl: 'http://race.internal' }, { 'if-match': '"1"' })),
+    );
+    expect(attempts.map((a) => a.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+    const winner = attempts.find((a) => a.status === 201)!;
+    await httpJson('DELETE', url(`/apis/${api.id}/endpoints/${winner.body.endpointId}`));
+
+    const notifications = platform.service('notifications').url;
+    const audit = await eventually(
+      async () => {
+        const response = await httpJson<AuditEntry[]>('GET', `${notifications}/apis/${api.id}/audit`);
+        expect(response.body).toHaveLength(1);
+        return response.body;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(audit[0]).toMatchObject({ change: 'added', method: 'GET', apiVersion: 2 });
+  });
+});
