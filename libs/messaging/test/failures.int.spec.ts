@@ -112,7 +112,7 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
   });
 
   it('parks a failing key: its later events wait in order while other keys on the same partition flow', async () => {
-    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const [a, b, c]: string[] = [randomUUID(), randomUUID(), randomUUID()];
     // All on partition 0, interleaved: a's first event fails twice before it succeeds.
     await send([
       cloudEventMessage(EndpointUpdated, endpointEvent(a, 1, '/a/fail-2'), { partition: 0 }),
@@ -155,7 +155,7 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
   it('loses nothing and duplicates no effect when a second instance joins and partitions move', async () => {
     const second = new ScriptedUseCase();
     const other = instance(second);
-    const apiIds = Array.from({ length: 10 }, () => randomUUID());
+    const apiIds: string[] = Array.from({ length: 10 }, () => randomUUID());
     const batch = (from: number) => apiIds.flatMap((apiId) => [from, from + 1].map((v) => cloudEventMessage(EndpointUpdated, endpointEvent(apiId, v, `/rebalance/${v}`))));
     await send(batch(1));
     await other.start(); // the group rebalances while events are in flight

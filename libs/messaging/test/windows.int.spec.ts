@@ -76,7 +76,7 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
   });
 
   it('hands each (owner, window) all its events once, across partitions, without waiting for later events', async () => {
-    const owners = [randomUUID(), randomUUID(), randomUUID()];
+    const owners: string[] = [randomUUID(), randomUUID(), randomUUID()];
     // Event times in the middle of one 500 ms window; each event has its own API, so they spread over partitions.
     const windowStart = Math.floor(Date.now() / 500) * 500 + 500;
     while (Date.now() < windowStart + 50) await sleep(10);

@@ -109,7 +109,7 @@ export async function stageEvents(tx: SqlClient, group: string, batch: readonly 
     }
   }
   if (toStage.length > 0) {
-    const { rows } = await tx.query<{ event_id: string }>(
+    await tx.query(
       `INSERT INTO messaging.window_events
          (consumer_group, window_key, window_start, event_id, event_time, topic, partition, "offset", message_key, envelope)
        SELECT $1, k, to_timestamp(s / 1000.0), id, to_timestamp(t / 1000.0), tp, p, o, mk, env
