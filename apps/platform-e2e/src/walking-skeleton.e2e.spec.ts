@@ -1,4 +1,4 @@
-import { TestPlatform, eventually, httpJson } from '@platform/testing';
+import { ServiceProcess, TestPlatform, eventually, freePort, httpJson } from '@platform/testing';
 
 interface User {
   id: string;
@@ -95,4 +95,20 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
       expect((await get(name, '/health/ready')).body).toMatchObject({ status: 'up', checks: { database: { status: 'up' }, kafka: { status: 'up' } } });
     }
   });
+
+  it('refuses to start on bad configuration, naming the variable', async () => {
+    const broken = new ServiceProcess('users', await freePort(), { PORT: 'eighty', KAFKA_BROKERS: 'no-port-here' }).start();
+    expect(await broken.exited()).toBe(78);
+    expect(broken.logs()).toContain('PORT must be an integer between 1 and 65535 (got "eighty")');
+    expect(broken.logs()).toContain('KAFKA_BROKERS entries must be host:port (got "no-port-here")');
+  });
+
+  it('stops gracefully on SIGTERM: exit code 0 well within the shutdown deadline', async () => {
+    const templates = platform.service('templates');
+    const started = Date.now();
+    expect(await templates.stop()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    await platform.restart('templates');
+  });
 });
+

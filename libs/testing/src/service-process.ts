@@ -48,7 +48,7 @@ export class ServiceProcess {
     const main = path.join(repoRoot(), 'dist/apps', this.name, 'main.js');
     const child = spawn(process.execPath, [main], {
       cwd: repoRoot(),
-      env: { ...process.env, LOG_LEVEL: 'info', ...this.env, PORT: String(this.port) },
+      env: { ...process.env, LOG_LEVEL: 'info', PORT: String(this.port), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {

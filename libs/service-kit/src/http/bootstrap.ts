@@ -35,7 +35,6 @@ export async function bootstrapService(appModule: Type<unknown>, options: Bootst
   const app = await NestFactory.create(appModule, { logger, abortOnError: false });
   app.useGlobalPipes(requestValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,
@@ -43,20 +42,39 @@ export async function bootstrapService(appModule: Type<unknown>, options: Bootst
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
-  installShutdownDeadline(config.shutdownTimeoutMs);
+  installGracefulShutdown(app, options.service, config.shutdownTimeoutMs);
   await app.listen(config.port, '0.0.0.0');
   Logger.log(`${options.title} listening on http://127.0.0.1:${config.port} (OpenAPI: /docs)`, options.service);
   return app;
 }
 
-/** If graceful shutdown hangs, exit anyway: Kubernetes would SIGKILL us a little later. */
-function installShutdownDeadline(timeoutMs: number): void {
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      setTimeout(() => {
-        process.stderr.write(`shutdown did not finish within ${timeoutMs} ms; exiting\n`);
+/**
+ * SIGTERM/SIGINT: stop accepting requests, let messaging finish or hand back its work (the
+ * lifecycle hooks), then exit 0. If that hangs past the deadline, exit 1 anyway: Kubernetes
+ * would SIGKILL us a little later.
+ */
+function installGracefulShutdown(app: INestApplication, service: string, timeoutMs: number): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    const started = Date.now();
+    Logger.log(`${signal} received; shutting down (deadline ${timeoutMs} ms)`, service);
+    setTimeout(() => {
+      process.stderr.write(`shutdown did not finish within ${timeoutMs} ms; exiting\n`);
+      process.exit(1);
+    }, timeoutMs).unref();
+    app.close().then(
+      () => {
+        Logger.log(`shut down cleanly in ${Date.now() - started} ms`, service);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${error instanceof Error ? error.stack : String(error)}\n`);
         process.exit(1);
-      }, timeoutMs).unref();
-    });
-  }
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }

@@ -1,0 +1,9 @@
+import type { SqlMigration } from '../sql/sql-migration';
+import { APPEND_FUNCTION_DOWN, APPEND_FUNCTION_UP } from './append-function.sql';
+import { TABLES_DOWN, TABLES_UP } from './tables.sql';
+
+/** The event store's schema, to run with the service's migrations (or applySqlMigrations in tests). */
+export const EVENT_STORE_MIGRATIONS: readonly SqlMigration[] = [
+  { id: '1765000000000-event-store-tables', up: TABLES_UP, down: TABLES_DOWN },
+  { id: '1765000000001-event-store-append-function', up: APPEND_FUNCTION_UP, down: APPEND_FUNCTION_DOWN },
+];

@@ -1,0 +1,37 @@
+/**
+ * The slice of node-postgres the store needs. A `pg.Pool`, a `pg.PoolClient` and the
+ * connection under a TypeORM query runner all satisfy it, so a caller's own transaction can
+ * be handed in as is: that is what lets an append commit together with the caller's writes.
+ */
+export interface SqlClient {
+  query<R extends object = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+export interface PooledSqlClient extends SqlClient {
+  release(error?: Error | boolean): void;
+}
+
+export interface SqlPool extends SqlClient {
+  connect(): Promise<PooledSqlClient>;
+}
+
+/** Runs `work` in one transaction on a connection of its own; rolls back if it throws. */
+export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      await client.query('ROLLBACK');
+    } catch (rollbackError) {
+      broken = rollbackError as Error;
+    }
+    throw error;
+  } finally {
+    client.release(broken);
+  }
+}
