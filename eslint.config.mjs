@@ -8,7 +8,7 @@ const boundaries = (extra) => [
     depConstraints: [
       { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:service-kit', ...extra] },
       { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'] },
-      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'] },
+      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:service-kit', 'type:testing'] },
       { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', ...extra] },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
       { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', ...extra] },

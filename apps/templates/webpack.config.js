@@ -1,3 +1,3 @@
-const serviceWebpackConfig = require('../../tools/webpack/service.webpack');
+const serviceWebpackConfig = require('../../webpack.service.config');
 
 module.exports = serviceWebpackConfig('templates');

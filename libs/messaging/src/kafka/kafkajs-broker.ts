@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry } from 'kafkajs';
+import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../logging/logger';
 import type {
   Broker,
@@ -25,6 +25,9 @@ export interface KafkaJsBrokerOptions {
    * the stall after a kill -9. The broker's group.min.session.timeout.ms (6 s) is the floor.
    */
   readonly sessionTimeoutMs?: number;
+  /** SASL credentials, when the cluster authenticates clients (e.g. Strimzi SCRAM users). */
+  readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
+  readonly ssl?: boolean;
   /** Fetch size per partition and per response: what each consumer group may buffer. */
   readonly maxBytesPerPartition?: number;
   readonly maxBytes?: number;
@@ -78,6 +81,8 @@ export class KafkaJsBroker implements Broker {
         else logger.debug(line, fields);
       },
       retry: { initialRetryTime: 200, retries: 8 },
+      ...(options.sasl ? { sasl: { ...options.sasl } as SASLOptions } : {}),
+      ...(options.ssl ? { ssl: true } : {}),
     });
   }
 

@@ -1,6 +1,13 @@
 import { EnvReader, type Env } from './env';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+export interface KafkaCredentials {
+  readonly mechanism: (typeof SASL_MECHANISMS)[number];
+  readonly username: string;
+  readonly password: string;
+}
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** What every service reads from its environment. */
@@ -21,6 +28,10 @@ export interface ServiceConfig {
   readonly consumerConcurrency: number;
   /** How soon the group gives a silent (crashed) member's partitions to others. */
   readonly kafkaSessionTimeoutMs: number;
+  /** SASL credentials (e.g. a Strimzi KafkaUser's), when the cluster asks for them. */
+  readonly kafkaSasl?: KafkaCredentials;
+  /** TLS to the brokers. */
+  readonly kafkaSsl: boolean;
 }
 
 export interface ServiceDefaults {
@@ -46,7 +57,19 @@ export function loadServiceConfig(defaults: ServiceDefaults, env: Env = process.
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 20_000, { min: 1000, max: 600_000 }),
     consumerConcurrency: read.int('CONSUMER_CONCURRENCY', 3, { min: 1, max: 64 }),
     kafkaSessionTimeoutMs: read.int('KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6_000, max: 300_000 }),
+    kafkaSasl: readSasl(read, env),
+    kafkaSsl: read.oneOf('KAFKA_SSL', 'false', ['true', 'false']) === 'true',
   };
   read.done();
   return config;
+}
+
+/** Unset KAFKA_SASL_MECHANISM means no SASL; set, it needs a username and a password. */
+function readSasl(read: EnvReader, env: Env): KafkaCredentials | undefined {
+  if (!env['KAFKA_SASL_MECHANISM']) return undefined;
+  return {
+    mechanism: read.oneOf('KAFKA_SASL_MECHANISM', 'scram-sha-512', SASL_MECHANISMS),
+    username: read.string('KAFKA_SASL_USERNAME'),
+    password: read.string('KAFKA_SASL_PASSWORD'),
+  };
 }

@@ -16,7 +16,18 @@ describe('service configuration', () => {
       shutdownTimeoutMs: 20_000,
       consumerConcurrency: 3,
       kafkaSessionTimeoutMs: 10_000,
+      kafkaSasl: undefined,
+      kafkaSsl: false,
     });
+  });
+
+  it('reads SASL credentials when a mechanism is set, and insists on both of them', () => {
+    expect(loadServiceConfig(defaults, { KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'users', KAFKA_SASL_PASSWORD: 's3cret', KAFKA_SSL: 'true' })).toMatchObject({
+      kafkaSasl: { mechanism: 'scram-sha-512', username: 'users', password: 's3cret' },
+      kafkaSsl: true,
+    });
+    expect(() => loadServiceConfig(defaults, { KAFKA_SASL_MECHANISM: 'scram-sha-512' })).toThrow(/KAFKA_SASL_USERNAME is required[\s\S]*KAFKA_SASL_PASSWORD is required/);
+    expect(() => loadServiceConfig(defaults, { KAFKA_SASL_MECHANISM: 'kerberos', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' })).toThrow(/KAFKA_SASL_MECHANISM must be one of/);
   });
 
   it('reads every variable', () => {

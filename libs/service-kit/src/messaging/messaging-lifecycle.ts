@@ -30,7 +30,14 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly moduleRef: ModuleRef,
   ) {
     this.logger = nestLogger('Messaging');
-    this.broker = new KafkaJsBroker({ brokers: config.kafkaBrokers, clientId: config.service, logger: this.logger, sessionTimeoutMs: config.kafkaSessionTimeoutMs });
+    this.broker = new KafkaJsBroker({
+      brokers: config.kafkaBrokers,
+      clientId: config.service,
+      logger: this.logger,
+      sessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      sasl: config.kafkaSasl,
+      ssl: config.kafkaSsl,
+    });
   }
 
   onApplicationBootstrap(): void {

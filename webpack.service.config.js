@@ -1,11 +1,12 @@
-// Webpack configuration shared by the four services: one bundle per service holding its code
-// and the workspace libraries (@platform/*), with third-party packages left as runtime
-// dependencies listed in the generated package.json (what the Docker image installs).
+// Webpack configuration shared by the services: one bundle per service holding its code and
+// the workspace libraries (@platform/*), third-party packages left as runtime dependencies in
+// the generated package.json (what the Docker image installs). It lives at the root, outside
+// every Nx project, so no service depends on a project whose build tools would join them.
 const { NxAppWebpackPlugin } = require('@nx/webpack/app-plugin');
 const nodeExternals = require('webpack-node-externals');
 const { join } = require('path');
 
-const root = join(__dirname, '../..');
+const root = __dirname;
 
 module.exports = function serviceWebpackConfig(service) {
   return {

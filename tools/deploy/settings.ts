@@ -1,0 +1,51 @@
+/**
+ * The few deployment choices that are not in the code: where the platform runs and which
+ * operators it relies on. Everything else (topics, ACLs, ports, databases) is derived from
+ * the contracts, the service catalog and the app declarations.
+ */
+export const SETTINGS = {
+  /** Kubernetes namespace of the services, their databases, topics and Kafka users. */
+  namespace: 'platform',
+  kafka: {
+    /** Name of the Strimzi `Kafka` resource; its entity operator watches `namespace` above. */
+    cluster: 'platform',
+    /** Namespace the Strimzi cluster runs in (its broker pods, for the network policies). */
+    clusterNamespace: 'kafka',
+    /** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`; 9092 is the SCRAM listener. */
+    port: 9092,
+    /** Replicas of each topic in a production cluster; the dev overlay lowers it to 1. */
+    topicReplicas: 3,
+    /**
+     * KAFKA_NAMESPACE of the deployed services: empty, so topics keep their contract names and
+     * the KafkaTopic resources can be named after them.
+     */
+    topicNamespace: '',
+  },
+  postgres: {
+    /** One major version for compose and CloudNativePG, so both paths run the same server. */
+    major: 17,
+  },
+  /** Services stop within SHUTDOWN_TIMEOUT_MS after SIGTERM; the pod's grace period covers it. */
+  shutdownTimeoutMs: 20_000,
+  /**
+   * Seconds the pod keeps serving after it was marked for deletion, before SIGTERM: time for
+   * the endpoint controllers to take it out of the Service so no request hits a closing server.
+   */
+  preStopSleepSeconds: 5,
+} as const;
+
+export const kafkaBootstrap = (): string => `${SETTINGS.kafka.cluster}-kafka-bootstrap.${SETTINGS.kafka.clusterNamespace}:${SETTINGS.kafka.port}`;
+
+/** Image name the bases reference; CI and compose build it, overlays may rewrite it. */
+export const imageName = (service: string): string => `platform-${service}`;
+
+/** The service's database and role, the same names `npm start` provisions locally. */
+export const databaseName = (service: string): string => `platform_${service}`;
+export const databaseRole = (service: string): string => `${service}_svc`;
+
+/** CloudNativePG cluster of the service; CNPG derives `<name>-app` (secret) and `<name>-rw` (service). */
+export const databaseCluster = (service: string): string => `${service}-db`;
+export const databaseAppSecret = (service: string): string => `${databaseCluster(service)}-app`;
+
+/** The Strimzi KafkaUser of a service, named after it; its Secret has the same name. */
+export const kafkaUserName = (service: string): string => service;

@@ -1,0 +1,166 @@
+/// <reference types="jest" />
+import { loadServiceConfig } from '@platform/service-kit';
+import { catalogServices } from '../catalog/load-services';
+import { ENVIRONMENTS } from '../paths';
+import { kafkaBootstrap, SETTINGS } from '../settings';
+import { kustomizeBuild, single, type Resource } from './manifests';
+
+interface Probe {
+  httpGet: { path: string; port: string };
+}
+interface EnvVar {
+  name: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface PodSpec {
+  automountServiceAccountToken: boolean;
+  terminationGracePeriodSeconds: number;
+  securityContext: { runAsNonRoot: boolean; runAsUser: number };
+  volumes: { name: string; emptyDir?: object }[];
+  containers: {
+    image: string;
+    ports: { name: string; containerPort: number }[];
+    env: EnvVar[];
+    startupProbe: Probe;
+    livenessProbe: Probe;
+    readinessProbe: Probe;
+    lifecycle: { preStop: { sleep: { seconds: number } } };
+    resources: { requests: { cpu: string; memory: string }; limits: { memory: string } };
+    securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+    volumeMounts: { name: string; mountPath: string }[];
+  }[];
+}
+interface PolicyPeer {
+  namespaceSelector?: { matchLabels: Record<string, string> };
+  podSelector?: { matchLabels: Record<string, string> };
+}
+interface PolicyRule {
+  from?: PolicyPeer[];
+  to?: PolicyPeer[];
+  ports: { protocol: string; port: number }[];
+}
+
+const cases = ENVIRONMENTS.flatMap((env) => catalogServices().map(({ name, port }) => [env, name, port] as const));
+
+describe.each(cases)('%s/%s workload', (env, name, port) => {
+  let resources: Resource[];
+  let pod: PodSpec;
+  let podLabels: Record<string, string>;
+  let config: Record<string, string>;
+  const envVar = (variable: string) => pod.containers[0].env.find((e) => e.name === variable)?.valueFrom?.secretKeyRef;
+
+  beforeAll(() => {
+    resources = kustomizeBuild(env, name);
+    const template = (single(resources, 'Deployment').spec as { template: { metadata: { labels: Record<string, string> }; spec: PodSpec } }).template;
+    pod = template.spec;
+    podLabels = template.metadata.labels;
+    config = single(resources, 'ConfigMap').data!;
+  });
+
+  it('serves its catalog port, probed on the health endpoints', () => {
+    const [c] = pod.containers;
+    expect(pod.containers).toHaveLength(1);
+    expect(c.image).toBe(`platform-${name}`);
+    expect(c.ports).toEqual([expect.objectContaining({ name: 'http', containerPort: port })]);
+    expect(c.startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    expect(c.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+    expect(c.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+    expect((single(resources, 'Service').spec as { ports: unknown[] }).ports).toEqual([expect.objectContaining({ port, targetPort: 'http' })]);
+  });
+
+  it('runs as non-root on a read-only root filesystem, with /tmp on an emptyDir', () => {
+    const [c] = pod.containers;
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(pod.securityContext.runAsUser).toBeGreaterThan(0);
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    const tmp = c.volumeMounts.find((m) => m.mountPath === '/tmp');
+    expect(pod.volumes.find((v) => v.name === tmp?.name)?.emptyDir).toBeDefined();
+  });
+
+  it('gives graceful shutdown its whole deadline before SIGKILL', () => {
+    const shutdownSeconds = Number(config['SHUTDOWN_TIMEOUT_MS']) / 1000;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(pod.containers[0].lifecycle.preStop.sleep.seconds + shutdownSeconds + 5);
+  });
+
+  it('requests CPU and memory and caps memory', () => {
+    const { resources: r } = pod.containers[0];
+    expect(r.requests.cpu).toBeTruthy();
+    expect(r.requests.memory).toBeTruthy();
+    expect(r.limits.memory).toBeTruthy();
+  });
+
+  it('takes DATABASE_URL from its CloudNativePG secret and the Kafka password from its KafkaUser secret', () => {
+    const cluster = single(resources, 'Cluster');
+    const user = single(resources, 'KafkaUser');
+    expect(envVar('DATABASE_URL')).toEqual({ name: `${cluster.metadata.name}-app`, key: 'uri' });
+    expect(envVar('KAFKA_SASL_PASSWORD')).toEqual({ name: user.metadata.name, key: 'password' });
+    expect(config['KAFKA_SASL_USERNAME']).toBe(user.metadata.name);
+  });
+
+  it("passes the service's configuration check", () => {
+    const cluster = single(resources, 'Cluster');
+    const { database, owner } = (cluster.spec as { bootstrap: { initdb: { database: string; owner: string } } }).bootstrap.initdb;
+    // The shape of the `uri` CloudNativePG writes into `<cluster>-app`.
+    const uri = `postgresql://${owner}:generated@${cluster.metadata.name}-rw.${SETTINGS.namespace}:5432/${database}`;
+    // Secrets are only references here: stand in their values, as the kubelet will.
+    const loaded = loadServiceConfig({ service: name, port: 1 }, { ...config, DATABASE_URL: uri, KAFKA_SASL_PASSWORD: 'from-the-kafka-user-secret' });
+    expect(loaded).toMatchObject({
+      port,
+      kafkaBrokers: [kafkaBootstrap()],
+      kafkaNamespace: '',
+      shutdownTimeoutMs: SETTINGS.shutdownTimeoutMs,
+      kafkaSasl: { mechanism: 'scram-sha-512', username: name, password: 'from-the-kafka-user-secret' },
+    });
+    expect(config['LOG_FORMAT']).toBe('json');
+  });
+
+  it('selects its own pods from the Service, PDB, NetworkPolicy and HPA', () => {
+    const selects = (r: Resource) => (r.spec as { selector?: Record<string, string> & { matchLabels?: Record<string, string> }; podSelector?: { matchLabels: Record<string, string> } });
+    const service = selects(single(resources, 'Service')).selector!;
+    const pdb = selects(single(resources, 'PodDisruptionBudget')).selector!.matchLabels!;
+    const policy = selects(single(resources, 'NetworkPolicy')).podSelector!.matchLabels;
+    for (const selector of [service, pdb, policy]) expect(podLabels).toMatchObject(selector);
+    expect((single(resources, 'HorizontalPodAutoscaler').spec as { scaleTargetRef: object }).scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+  });
+
+  describe('NetworkPolicy', () => {
+    let policyTypes: string[];
+    let ingress: PolicyRule[];
+    let egress: PolicyRule[];
+
+    beforeAll(() => {
+      ({ policyTypes, ingress, egress } = single(resources, 'NetworkPolicy').spec as { policyTypes: string[]; ingress: PolicyRule[]; egress: PolicyRule[] });
+    });
+
+    it('admits traffic on its HTTP port only', () => {
+      // Both types listed: whatever no rule allows is denied, in either direction.
+      expect(policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(ingress).toEqual([{ ports: [{ protocol: 'TCP', port }] }]);
+    });
+
+    it('lets it reach DNS, the Kafka brokers and its own database, and nothing else', () => {
+      const ownDatabase = single(resources, 'Cluster').metadata.name;
+      expect(egress).toEqual([
+        {
+          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          ports: [
+            { protocol: 'UDP', port: 53 },
+            { protocol: 'TCP', port: 53 },
+          ],
+        },
+        {
+          to: [
+            {
+              namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': SETTINGS.kafka.clusterNamespace } },
+              podSelector: { matchLabels: { 'strimzi.io/cluster': SETTINGS.kafka.cluster, 'strimzi.io/kind': 'Kafka' } },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: Number(kafkaBootstrap().split(':')[1]) }],
+        },
+        { to: [{ podSelector: { matchLabels: { 'cnpg.io/cluster': ownDatabase } } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+      ]);
+    });
+  });
+});
