@@ -6,12 +6,14 @@ const boundaries = (extra) => [
     enforceBuildableLibDependency: true,
     allow: ['^.*/eslint(\\.base)?\\.config\\.[cm]?[jt]s$'],
     depConstraints: [
-      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:service-kit', ...extra] },
-      { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:testing'] },
-      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', 'type:service-kit', 'type:testing'] },
-      { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:infra', ...extra] },
+      { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts', 'type:core', 'type:infra', 'type:service-kit', ...extra] },
+      { sourceTag: 'type:e2e', onlyDependOnLibsWithTags: ['type:contracts', 'type:core', 'type:infra', 'type:testing'] },
+      { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:contracts', 'type:core', 'type:infra', 'type:service-kit', 'type:testing'] },
+      { sourceTag: 'type:service-kit', onlyDependOnLibsWithTags: ['type:contracts', 'type:core', 'type:infra', ...extra] },
       { sourceTag: 'type:testing', onlyDependOnLibsWithTags: [] },
-      { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', ...extra] },
+      { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:core', ...extra] },
+      // The ports every library shares (SQL client, migrations, logging): nothing of ours below them.
+      { sourceTag: 'type:core', onlyDependOnLibsWithTags: [...extra] },
       {
         sourceTag: 'type:contracts',
         onlyDependOnLibsWithTags: [...extra],

@@ -3,7 +3,8 @@
  * Re-applies a use case's dead letters, in order, through that use case (see
  * redriveDeadLetters). Safe to repeat: a cursor remembers what was redriven.
  */
-import { jsonLogger, KafkaJsBroker, KafkaNaming, redriveDeadLetters } from '@platform/messaging';
+import { jsonLogger } from '@platform/core';
+import { KafkaJsBroker, KafkaNaming, redriveDeadLetters } from '@platform/messaging';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -42,8 +42,9 @@ function installDependencies() {
   const lock = path.join(root, 'package-lock.json');
   const installed = path.join(root, 'node_modules/.package-lock.json');
   if (fs.existsSync(installed) && fs.statSync(installed).mtimeMs >= fs.statSync(lock).mtimeMs) return;
-  say('installing dependencies (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // npm install rather than npm ci: see .ci/run (the lockfile lacks sass-embedded's platform packages).
+  say('installing dependencies (npm install, from the lockfile)…');
+  run('npm', ['install', '--no-audit', '--no-fund']);
 }
 
 function answers(host, port, timeoutMs = 1500) {

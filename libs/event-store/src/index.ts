@@ -1,6 +1,3 @@
-export * from './sql/sql-client';
-export * from './sql/sql-migration';
-export * from './logging/logger';
 export { EVENT_STORE_MIGRATIONS } from './schema/event-store.migrations';
 export { APPEND_CHANNEL } from './schema/append-function.sql';
 export * from './store/log-position';

@@ -1,4 +1,5 @@
-import { CommandHandler, StreamOrderError, withTransaction, type SqlClient } from '../src';
+import { withTransaction, type SqlClient } from '@platform/core';
+import { CommandHandler, StreamOrderError } from '../src';
 import { counter } from './conformance/counter.decider';
 import { newEvent, storeDatabase, stream, type StoreDatabase } from './support/store-database';
 

@@ -1,6 +1,3 @@
-export * from './sql/sql-client';
-export * from './sql/sql-migration';
-export * from './logging/logger';
 export * from './kafka/broker';
 export * from './kafka/kafkajs-broker';
 export * from './kafka/naming';

@@ -7,10 +7,9 @@ import type { EventEnvelope, EventMetadata } from './envelope/envelope';
 import type { Broker, TopicPartition } from './kafka/broker';
 import { ensureTopics, useCaseTopicSpecs } from './kafka/ensure-topics';
 import { KafkaNaming } from './kafka/naming';
-import type { Logger } from './logging/logger';
+import type { Logger, SqlClient } from '@platform/core';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
-import type { SqlClient } from './sql/sql-client';
 import { isWindowedUseCase, type WindowedUseCase } from './windowing/windowed-use-case';
 import { WindowedUseCaseConsumer } from './windowing/windowed-use-case-consumer';
 

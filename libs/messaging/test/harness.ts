@@ -1,6 +1,7 @@
+import { jsonLogger, type Logger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import type { EventClass } from '@platform/contracts';
-import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, jsonLogger, type Broker, type Logger } from '../src';
+import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '../src';
 import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
 
 export interface MessagingHarness {

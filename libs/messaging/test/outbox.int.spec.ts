@@ -1,6 +1,7 @@
+import { withTransaction } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
-import { ensureTopics, OutboxPublisher, OutboxRelay, withTransaction } from '../src';
+import { ensureTopics, OutboxPublisher, OutboxRelay } from '../src';
 import { eventually, TopicReader } from '@platform/testing';
 import { messagingHarness, type MessagingHarness } from './harness';
 

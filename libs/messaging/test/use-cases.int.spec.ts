@@ -1,6 +1,7 @@
+import { withTransaction } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { TemplateUpdated, UserCreated } from '@platform/contracts';
-import { CE, DLQ, ServiceMessaging, withTransaction, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
+import { CE, DLQ, ServiceMessaging, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
 import { eventually, produceRaw, TopicReader } from '@platform/testing';
 import { messagingHarness, type MessagingHarness } from './harness';
 

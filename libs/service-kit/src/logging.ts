@@ -1,5 +1,5 @@
+import { type LogFields, type Logger } from '@platform/core';
 import { Logger as NestLogger } from '@nestjs/common';
-import type { LogFields, Logger } from '@platform/messaging';
 
 /** The libraries' Logger port on top of Nest's logger, so all output shares one format. */
 export function nestLogger(context: string): Logger {

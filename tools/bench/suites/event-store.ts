@@ -4,16 +4,10 @@
  * Emmett (@event-driven-io/emmett-postgresql) for an event store doing the same job, a raw
  * SELECT for catch-up, and hand-written upserts for a projection rebuild.
  */
+import { type SqlClient } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
-import {
-  EVENT_STORE_MIGRATIONS,
-  PostgresEventStore,
-  ProjectionRunner,
-  type Projection,
-  type RecordedEvent,
-  type SqlClient,
-} from '@platform/event-store';
+import { EVENT_STORE_MIGRATIONS, PostgresEventStore, ProjectionRunner, type Projection, type RecordedEvent } from '@platform/event-store';
 import { applySqlMigrations, createTestDatabase, type TestDatabase } from '@platform/testing';
 import { percentile, round, type BenchContext, type BenchSuite } from '../bench';
 

@@ -4,8 +4,9 @@
  * group has its partitions. A fresh process per N keeps the measurements apart.
  *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url>
  */
+import { silentLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { KafkaJsBroker, KafkaNaming, ServiceMessaging, silentLogger, type EnvelopeOf, type UseCase } from '@platform/messaging';
+import { KafkaJsBroker, KafkaNaming, ServiceMessaging, type EnvelopeOf, type UseCase } from '@platform/messaging';
 import { Pool } from 'pg';
 
 const EVENTS = [EndpointUpdated] as const;

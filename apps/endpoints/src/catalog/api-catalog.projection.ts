@@ -1,4 +1,5 @@
-import type { Projection, RecordedEvent, SqlClient } from '@platform/event-store';
+import { type SqlClient } from '@platform/core';
+import type { Projection, RecordedEvent } from '@platform/event-store';
 import type { ApiEvent } from '../apis/api.events';
 
 type Data<T extends ApiEvent['type']> = Extract<ApiEvent, { type: T }>['data'];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { errorMessage, silentLogger, type Logger } from '../logging/logger';
+import { errorMessage, silentLogger, type Logger } from '@platform/core';
 import { ConcurrencyError } from '../store/errors';
 import type { AppendResult, EventMetadata, NewEvent } from '../store/event';
 import type { EventStore, EventStoreWriter } from '../store/event-store';

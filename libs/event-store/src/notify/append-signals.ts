@@ -1,5 +1,5 @@
 import type { Pool, PoolClient } from 'pg';
-import { errorMessage, type Logger } from '../logging/logger';
+import { errorMessage, type Logger } from '@platform/core';
 import { APPEND_CHANNEL } from '../schema/append-function.sql';
 
 const RELISTEN_AFTER_MS = 2000;

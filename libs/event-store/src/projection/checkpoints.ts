@@ -1,4 +1,4 @@
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 import type { RecordedEvent } from '../store/event';
 import { toSafeNumber, type LogPosition } from '../store/log-position';
 import type { ProjectionState, ProjectionStatus } from './projection';

@@ -1,5 +1,4 @@
-import { errorMessage } from '../logging/logger';
-import type { SqlClient } from '../sql/sql-client';
+import { errorMessage, type SqlClient } from '@platform/core';
 import type { RecordedEvent } from '../store/event';
 import { positionOf, sameLogPosition, type LogPosition } from '../store/log-position';
 import type { PostgresEventStore } from '../store/postgres-event-store';

@@ -1,4 +1,4 @@
-import { errorMessage, silentLogger, type Logger } from '../logging/logger';
+import { errorMessage, silentLogger, type Logger } from '@platform/core';
 import { LOG_START, type LogPosition } from '../store/log-position';
 import type { PostgresEventStore } from '../store/postgres-event-store';
 import { ensureCheckpoint, headPosition, lockCheckpoint, markCaughtUp, readCheckpoint, resetCheckpoint } from './checkpoints';

@@ -1,4 +1,4 @@
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 import type { RecordedEvent } from '../store/event';
 import type { LogPosition } from '../store/log-position';
 

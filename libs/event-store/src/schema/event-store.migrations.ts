@@ -1,4 +1,4 @@
-import type { SqlMigration } from '../sql/sql-migration';
+import type { SqlMigration } from '@platform/core';
 import { APPEND_FUNCTION_DOWN, APPEND_FUNCTION_UP } from './append-function.sql';
 import { TABLES_DOWN, TABLES_UP } from './tables.sql';
 

@@ -1,4 +1,4 @@
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 
 /**
  * How far readers are held back. Transaction ids are cluster-wide: a long transaction in any

@@ -1,7 +1,6 @@
 import type { Pool } from 'pg';
-import { silentLogger, type Logger } from '../logging/logger';
+import { silentLogger, withTransaction, type Logger, type SqlClient } from '@platform/core';
 import { AppendSignals } from '../notify/append-signals';
-import { withTransaction, type SqlClient } from '../sql/sql-client';
 import { CatchUpSubscription, type Subscription, type SubscriptionOptions } from '../subscription/subscription';
 import { appendToStream, type AppendRow, type AppendStatement } from './append';
 import type { AppendResult, NewEvent, RecordedEvent } from './event';

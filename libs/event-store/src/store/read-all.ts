@@ -1,4 +1,4 @@
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 import type { RecordedEvent } from './event';
 import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-row';
 import { LOG_START, maxLogPosition, positionOf, toSafeNumber, type LogPosition } from './log-position';

@@ -1,4 +1,4 @@
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 
 /** An aggregate's state at a stream version, tagged with the aggregate code's snapshot schema version. */
 export interface Snapshot<S = unknown> {

@@ -1,4 +1,4 @@
-import { errorMessage, silentLogger, type Logger } from '../logging/logger';
+import { errorMessage, silentLogger, type Logger } from '@platform/core';
 import type { AppendSignals } from '../notify/append-signals';
 import type { RecordedEvent } from '../store/event';
 import { LOG_START, positionOf, type LogPosition } from '../store/log-position';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, MessageProducer } from '../kafka/broker';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '@platform/core';
 
 export type DeadLetterReason = 'invalid-payload' | 'non-retriable' | 'retries-exhausted' | 'late-event';
 

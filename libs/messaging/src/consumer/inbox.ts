@@ -1,5 +1,5 @@
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 
 /**
  * Records that `group` handled the event, inside the handler's transaction. Returns false

@@ -1,5 +1,5 @@
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
-import { errorFields, type Logger } from '../logging/logger';
+import { errorFields, type Logger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { isRetriable } from './error-classification';
 import { OffsetTracker } from './offset-tracker';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
-import { silentLogger } from '../logging/logger';
+import { silentLogger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { NonRetriableError } from './error-classification';
 import { PartitionProcessor } from './partition-processor';

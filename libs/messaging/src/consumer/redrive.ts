@@ -1,6 +1,6 @@
 import type { Broker } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '@platform/core';
 
 export interface RedriveOptions {
   readonly broker: Broker;

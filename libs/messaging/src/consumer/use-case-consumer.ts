@@ -2,9 +2,8 @@ import type { Pool } from 'pg';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { Broker, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
-import { errorFields, type Logger } from '../logging/logger';
+import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { withTransaction, type SqlClient } from '../sql/sql-client';
 import type { DeadLetterWriter } from './dead-letters';
 import { decodeMessage, isPoisonMessageError } from './decode-message';
 import { recordAllInInbox, recordInInbox } from './inbox';
@@ -12,9 +11,9 @@ import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
 
-export interface UseCaseConsumerOptions {
+/** What ServiceMessaging gives every kind of use-case consumer. */
+export interface ConsumerDependencies {
   readonly service: string;
-  readonly useCase: UseCase;
   readonly broker: Broker;
   readonly pool: Pool;
   readonly naming: KafkaNaming;
@@ -23,6 +22,10 @@ export interface UseCaseConsumerOptions {
   readonly logger: Logger;
   /** Partitions handled at the same time; within one partition events are handled in order per key. */
   readonly partitionsConcurrently?: number;
+}
+
+export interface UseCaseConsumerOptions extends ConsumerDependencies {
+  readonly useCase: UseCase;
   /** Events queued behind parked keys, per partition, before that partition stops fetching. */
   readonly maxParkedPerPartition?: number;
 }

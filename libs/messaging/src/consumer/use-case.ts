@@ -1,7 +1,6 @@
 import type { EventClass } from '@platform/contracts';
 import type { EventEnvelope, EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
-import type { Logger } from '../logging/logger';
-import type { SqlClient } from '../sql/sql-client';
+import type { Logger, SqlClient } from '@platform/core';
 import type { RetryPolicy } from './retry-policy';
 
 /** The envelope of any of a use case's declared events; narrow it with `isEvent`. */

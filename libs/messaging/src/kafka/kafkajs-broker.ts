@@ -1,5 +1,5 @@
 import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { Logger } from '../logging/logger';
+import type { Logger } from '@platform/core';
 import type {
   Broker,
   BrokerAdmin,

@@ -1,7 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
 import type { MessageProducer, OutgoingMessage } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
-import { errorFields, type Logger } from '../logging/logger';
+import { errorFields, type Logger } from '@platform/core';
 import { OUTBOX_CHANNEL } from './outbox.schema';
 
 export interface OutboxRelayOptions {

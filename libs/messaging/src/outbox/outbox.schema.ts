@@ -1,4 +1,4 @@
-import type { SqlMigration } from '../sql/sql-migration';
+import type { SqlMigration } from '@platform/core';
 import { WINDOW_MIGRATIONS } from '../windowing/window.schema';
 
 export const OUTBOX_CHANNEL = 'messaging_outbox';

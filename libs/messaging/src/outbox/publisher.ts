@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assertValidEvent, type EventClass } from '@platform/contracts';
 import { encodeHeaders } from '../envelope/cloudevents-headers';
 import { sourceOf, type EventEnvelope, type EventMetadata } from '../envelope/envelope';
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 
 /** PostgreSQL allows 65,535 bind parameters per statement; five per row. */
 const ROWS_PER_INSERT = 1000;

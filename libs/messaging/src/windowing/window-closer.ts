@@ -4,9 +4,8 @@ import type { ReceivedEnvelope } from '../envelope/envelope';
 import { isRetriable } from '../consumer/error-classification';
 import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
-import { errorFields, type Logger } from '../logging/logger';
+import { errorFields, withTransaction, type Logger } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { withTransaction } from '../sql/sql-client';
 import { eventsOfWindows, lockDueWindows, markWindowsClosed, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowedUseCase } from './windowed-use-case';
 

@@ -1,5 +1,5 @@
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { SqlClient } from '../sql/sql-client';
+import type { SqlClient } from '@platform/core';
 
 /** Identity of one window of one consumer group. */
 export interface WindowId {

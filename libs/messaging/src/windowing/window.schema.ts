@@ -1,4 +1,4 @@
-import type { SqlMigration } from '../sql/sql-migration';
+import type { SqlMigration } from '@platform/core';
 
 export const WINDOW_MIGRATIONS: readonly SqlMigration[] = [
   {

@@ -1,34 +1,21 @@
-import type { Pool } from 'pg';
 import { CE } from '../envelope/cloudevents-headers';
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { Broker, BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
-import type { KafkaNaming } from '../kafka/naming';
-import { errorFields, type Logger } from '../logging/logger';
-import type { OutboxPublisher } from '../outbox/publisher';
-import { withTransaction, type SqlClient } from '../sql/sql-client';
-import type { DeadLetterWriter } from '../consumer/dead-letters';
+import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
+import type { BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import { decodeMessage } from '../consumer/decode-message';
 import { isRetriable } from '../consumer/error-classification';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
 import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
-import type { ConsumerStatus } from '../consumer/use-case-consumer';
+import type { ConsumerDependencies, ConsumerStatus } from '../consumer/use-case-consumer';
 import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
 import { WindowCloser } from './window-closer';
 import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
 import { closedAmong, saveWatermarks, stageEvents, windowIdString, type StagedEvent, type WindowId } from './window-store';
 import type { WindowedUseCase } from './windowed-use-case';
 
-export interface WindowedUseCaseConsumerOptions {
-  readonly service: string;
+export interface WindowedUseCaseConsumerOptions extends ConsumerDependencies {
   readonly useCase: WindowedUseCase;
-  readonly broker: Broker;
-  readonly pool: Pool;
-  readonly naming: KafkaNaming;
-  readonly publisher: OutboxPublisher;
-  readonly deadLetters: DeadLetterWriter;
-  readonly logger: Logger;
-  readonly partitionsConcurrently?: number;
   /** How often this member publishes its partitions' watermarks. */
   readonly watermarkIntervalMs?: number;
 }

@@ -1,5 +1,5 @@
+import { type SqlClient } from '@platform/core';
 import { Injectable } from '@nestjs/common';
-import type { SqlClient } from '@platform/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface Transaction {

@@ -1,6 +1,7 @@
+import { errorFields } from '@platform/core';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { errorFields, KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin } from '@platform/messaging';
+import { KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin } from '@platform/messaging';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
 import { nestLogger } from '../logging';

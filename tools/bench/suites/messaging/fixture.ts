@@ -1,6 +1,7 @@
+import { jsonLogger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
-import { CE, jsonLogger, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '@platform/messaging';
+import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '@platform/messaging';
 import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 

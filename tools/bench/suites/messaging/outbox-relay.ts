@@ -1,5 +1,6 @@
+import { jsonLogger, withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { OutboxPublisher, OutboxRelay, ensureTopics, jsonLogger, withTransaction } from '@platform/messaging';
+import { OutboxPublisher, OutboxRelay, ensureTopics } from '@platform/messaging';
 import type { BenchContext } from '../../bench';
 import { kibEvent, until, type BenchEnv } from './fixture';
 

@@ -1,15 +1,6 @@
+import { jsonLogger, withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import {
-  KafkaNaming,
-  OutboxPublisher,
-  OutboxRelay,
-  ServiceMessaging,
-  jsonLogger,
-  withTransaction,
-  type EnvelopeOf,
-  type HandlerContext,
-  type UseCase,
-} from '@platform/messaging';
+import { KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type EnvelopeOf, type HandlerContext, type UseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
 import { percentile, type BenchContext } from '../../bench';
 import { kibEvent, sleep, until, type BenchEnv } from './fixture';

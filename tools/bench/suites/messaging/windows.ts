@@ -1,14 +1,6 @@
+import { jsonLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import {
-  KafkaNaming,
-  ServiceMessaging,
-  WindowedUseCaseConsumer,
-  jsonLogger,
-  type EnvelopeOf,
-  type EventWindow,
-  type HandlerContext,
-  type WindowedUseCase,
-} from '@platform/messaging';
+import { KafkaNaming, ServiceMessaging, WindowedUseCaseConsumer, type EnvelopeOf, type EventWindow, type HandlerContext, type WindowedUseCase } from '@platform/messaging';
 import { Partitioners } from 'kafkajs';
 import { percentile, type BenchContext } from '../../bench';
 import { rawMessage, sleep, until, type BenchEnv } from './fixture';

@@ -1,7 +1,8 @@
 /**
- * The slice of node-postgres the store needs. A `pg.Pool`, a `pg.PoolClient` and the
+ * The slice of node-postgres the libraries need. A `pg.Pool`, a `pg.PoolClient` and the
  * connection under a TypeORM query runner all satisfy it, so a caller's own transaction can
- * be handed in as is: that is what lets an append commit together with the caller's writes.
+ * be handed in as is: that is what makes outbox rows and event-store appends commit together
+ * with the caller's own writes.
  */
 export interface SqlClient {
   query<R extends object = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;

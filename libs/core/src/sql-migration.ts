@@ -1,5 +1,5 @@
 /**
- * A schema change as plain SQL, so the store stays ORM-free; service-kit turns these into
+ * A schema change as plain SQL, so the libraries stay ORM-free; service-kit turns these into
  * TypeORM migrations that run at service start beside the service's own.
  */
 export interface SqlMigration {

@@ -1,6 +1,6 @@
 export type LogFields = Record<string, unknown>;
 
-/** Structured logging port; service-kit adapts it to Nest's logger, tests may silence it. */
+/** Structured logging port of the libraries; service-kit adapts it to Nest's logger, tests may silence it. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
@@ -29,4 +29,8 @@ export function errorFields(error: unknown): LogFields {
     return { error: error.message, errorName: error.name, stack: error.stack, retriable: (error as { retriable?: boolean }).retriable };
   }
   return { error: String(error) };
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

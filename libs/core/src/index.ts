@@ -1,0 +1,3 @@
+export * from './sql-client';
+export * from './sql-migration';
+export * from './logger';
