@@ -44,7 +44,8 @@ class WindowFailed extends Error {
 }
 
 /** Windows handled per transaction. */
-const BATCH = 50;
+const BATCH = 20;
+const PARALLEL_BATCHES = 3;
 
 /** How late, in ms after its close time, each window was handled: the emit delay. */
 export interface EmitDelays {
@@ -127,11 +128,19 @@ export class WindowCloser {
       });
   }
 
+  /**
+   * A few transactions side by side, each taking its own due windows (SKIP LOCKED): handling a
+   * window is mostly waiting for the database, so this shortens the time to the last window.
+   */
   private async closeDueWindows(now: number): Promise<void> {
-    while (this.running) {
-      const handled = await this.closeBatch(Math.max(now, Date.now()));
-      if (handled === 0) return;
-    }
+    await Promise.all(
+      Array.from({ length: PARALLEL_BATCHES }, async () => {
+        while (this.running) {
+          const handled = await this.closeBatch(Math.max(now, Date.now()));
+          if (handled === 0) return;
+        }
+      }),
+    );
   }
 
   /**

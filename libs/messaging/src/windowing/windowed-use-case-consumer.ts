@@ -84,7 +84,8 @@ export class WindowedUseCaseConsumer {
       logger: options.logger,
       gateOnWatermarks: this.spec.time === 'event',
       onClosed: (id) => this.windowHandled(id),
-      beforeClosing: () => this.refreshWatermarks(),
+      // Only event-time windows wait for watermarks; processing-time ones need no refresh first.
+      beforeClosing: this.spec.time === 'event' ? () => this.refreshWatermarks() : undefined,
       // Windows past their close time but held by a watermark: look again shortly.
       stillWaiting: () => this.hasDueWindows(),
       deadLetterWindow: (events, error, attempts) => this.deadLetterEnvelopes(events, error, attempts),
@@ -115,12 +116,14 @@ export class WindowedUseCaseConsumer {
     });
     this.closer.start();
     this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), 1000);
-    // Other instances' windows wait for our partitions too: keep our watermarks fresh.
-    this.watermarkTimer = setInterval(() => {
-      void this.refreshWatermarks()
-        .then(() => this.closer.kick())
-        .catch((error) => this.logger.debug('watermark refresh failed', { group: this.groupId, ...errorFields(error) }));
-    }, this.options.watermarkIntervalMs ?? 200);
+    // Other instances' event-time windows wait for our partitions too: keep our watermarks fresh.
+    if (this.spec.time === 'event') {
+      this.watermarkTimer = setInterval(() => {
+        void this.refreshWatermarks()
+          .then(() => this.closer.kick())
+          .catch((error) => this.logger.debug('watermark refresh failed', { group: this.groupId, ...errorFields(error) }));
+      }, this.options.watermarkIntervalMs ?? 200);
+    }
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? 3, onBatch: (batch) => this.take(batch) });
     this.status_ = 'running';
