@@ -7,7 +7,7 @@ import { ApisController } from './apis/apis.controller';
 import { ApiCatalogQueries } from './catalog/api-catalog.queries';
 import { ProjectionsController } from './catalog/projections.controller';
 import { eventStoreProvider, Projections } from './event-store/event-store.providers';
-import { ApiCatalog1764300000000 } from './migrations/1764300000000-api-catalog';
+import { API_CATALOG } from './migrations/1764300000000-api-catalog';
 
 @Module({
   imports: [
@@ -15,7 +15,7 @@ import { ApiCatalog1764300000000 } from './migrations/1764300000000-api-catalog'
       ...DECLARATION,
       entities: [],
       libraryMigrations: EVENT_STORE_MIGRATIONS,
-      migrations: [ApiCatalog1764300000000],
+      migrations: [API_CATALOG],
     }),
   ],
   controllers: [ApisController, ProjectionsController],

@@ -2,8 +2,8 @@ import { Module } from '@nestjs/common';
 import { ServiceKitModule } from '@platform/service-kit';
 import { DECLARATION } from './service.declaration';
 import { AuditController } from './audit/audit.controller';
-import { NotificationsInit1764100000000 } from './migrations/1764100000000-notifications-init';
-import { EndpointAuditDigest1764200000000 } from './migrations/1764200000000-endpoint-audit-digest';
+import { NOTIFICATIONS_INIT } from './migrations/1764100000000-notifications-init';
+import { ENDPOINT_AUDIT_DIGEST } from './migrations/1764200000000-endpoint-audit-digest';
 import { NotificationsController } from './notifications/notifications.controller';
 
 @Module({
@@ -11,7 +11,7 @@ import { NotificationsController } from './notifications/notifications.controlle
     ServiceKitModule.forRoot({
       ...DECLARATION,
       entities: [],
-      migrations: [NotificationsInit1764100000000, EndpointAuditDigest1764200000000],
+      migrations: [NOTIFICATIONS_INIT, ENDPOINT_AUDIT_DIGEST],
     }),
   ],
   controllers: [NotificationsController, AuditController],

@@ -99,12 +99,12 @@ describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, Postg
     expect(list.body.find((a) => a.id === api.id)).toMatchObject({ endpointCount: 1 });
   });
 
-  it('publishes exactly the appended changes: of 10 concurrent writes on one version, one wins and only its event leaves', async () => {
+  it('publishes exactly the appended changes: of 20 concurrent writes on one version (more than the connection pool holds), one wins and only its event leaves', async () => {
     const api = await createApi('Race');
     const attempts = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => httpJson<EndpointChange>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: `/race/${i}`, upstreamUrl: 'http://race.internal' }, { 'if-match': '"1"' })),
+      Array.from({ length: 20 }, (_, i) => httpJson<EndpointChange>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path: `/race/${i}`, upstreamUrl: 'http://race.internal' }, { 'if-match': '"1"' })),
     );
-    expect(attempts.map((a) => a.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+    expect(attempts.map((a) => a.status).sort()).toEqual([201, ...Array(19).fill(409)]);
     const winner = attempts.find((a) => a.status === 201)!;
     await httpJson('DELETE', url(`/apis/${api.id}/endpoints/${winner.body.endpointId}`));
 

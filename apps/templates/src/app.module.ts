@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ServiceKitModule } from '@platform/service-kit';
 import { DECLARATION } from './service.declaration';
-import { TemplatesInit1764100000000 } from './migrations/1764100000000-templates-init';
+import { TEMPLATES_INIT } from './migrations/1764100000000-templates-init';
 import { TemplateEntity } from './templates/template.entity';
 import { TemplatesController } from './templates/templates.controller';
 import { TemplatesService } from './templates/templates.service';
@@ -11,7 +11,7 @@ import { TemplatesService } from './templates/templates.service';
     ServiceKitModule.forRoot({
       ...DECLARATION,
       entities: [TemplateEntity],
-      migrations: [TemplatesInit1764100000000],
+      migrations: [TEMPLATES_INIT],
     }),
   ],
   controllers: [TemplatesController],

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ServiceKitModule } from '@platform/service-kit';
 import { DECLARATION } from './service.declaration';
-import { UsersInit1764100000000 } from './migrations/1764100000000-users-init';
+import { USERS_INIT } from './migrations/1764100000000-users-init';
 import { UserEntity } from './users/user.entity';
 import { UsersController } from './users/users.controller';
 import { UsersService } from './users/users.service';
@@ -11,7 +11,7 @@ import { UsersService } from './users/users.service';
     ServiceKitModule.forRoot({
       ...DECLARATION,
       entities: [UserEntity],
-      migrations: [UsersInit1764100000000],
+      migrations: [USERS_INIT],
     }),
   ],
   controllers: [UsersController],

@@ -109,6 +109,24 @@ describe('appending inside a caller’s transaction (real PostgreSQL)', () => {
     expect(await h.store.readSnapshot(s)).toMatchObject({ streamVersion: 1 });
   });
 
+  it('a command in a transaction reads through that transaction: it needs one connection, not two', async () => {
+    // With one connection, a handler that loaded through the pool while its transaction held
+    // the only connection would wait forever; under load the same happens with any pool size.
+    const tight = await storeDatabase('one_connection', { poolSize: 1 });
+    try {
+      const s = stream('counter');
+      const handler = new CommandHandler(tight.store, counter, { snapshots: { every: 2, schemaVersion: 1 } });
+      for (const add of [1, 2, 3]) {
+        const done = withTransaction(tight.db.pool, (tx) => handler.handle(s, { add }, { writer: tight.store.inTransaction(tx) }));
+        const stuck = new Promise((_, reject) => setTimeout(() => reject(new Error('the command waited for a second connection')), 5000));
+        await Promise.race([done, stuck]);
+      }
+      expect(await handler.load(s)).toMatchObject({ version: 3, state: { total: 6 } });
+    } finally {
+      await tight.close();
+    }
+  });
+
   it('refuses to append inside a REPEATABLE READ transaction (its reads could not see the latest version)', async () => {
     const client = await h.db.pool.connect();
     try {

@@ -30,10 +30,11 @@ export class ServiceKitModule {
             type: 'postgres',
             url: config.databaseUrl,
             entities: [...options.entities],
-            migrations: [...typeOrmMigrations([...MESSAGING_MIGRATIONS, ...(options.libraryMigrations ?? [])]), ...options.migrations],
+            migrations: typeOrmMigrations([...MESSAGING_MIGRATIONS, ...(options.libraryMigrations ?? []), ...options.migrations]),
             migrationsRun: true,
             synchronize: false,
-            extra: { max: config.databasePoolSize, application_name: config.service },
+            // A request that cannot get a connection in 10 s fails instead of waiting forever.
+            extra: { max: config.databasePoolSize, application_name: config.service, connectionTimeoutMillis: 10_000 },
             retryAttempts: 10,
             retryDelay: 1000,
           }),

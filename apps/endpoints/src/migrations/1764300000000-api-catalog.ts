@@ -1,11 +1,9 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlMigration } from '@platform/core';
 
 /** The read models of the api-catalog projection; the event store's own tables come from libs/event-store. */
-export class ApiCatalog1764300000000 implements MigrationInterface {
-  readonly name = 'ApiCatalog1764300000000';
-
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
+export const API_CATALOG: SqlMigration = {
+  id: '1764300000000-api-catalog',
+  up: `
       CREATE TABLE api_catalog (
         api_id         uuid PRIMARY KEY,
         owner_id       uuid NOT NULL,
@@ -25,10 +23,6 @@ export class ApiCatalog1764300000000 implements MigrationInterface {
         upstream_url text NOT NULL,
         version      integer NOT NULL,
         PRIMARY KEY (api_id, endpoint_id)
-      );`);
-  }
-
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE api_catalog_endpoints; DROP TABLE api_catalog;');
-  }
-}
+      );`,
+  down: 'DROP TABLE api_catalog_endpoints; DROP TABLE api_catalog;',
+};

@@ -1,10 +1,8 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlMigration } from '@platform/core';
 
-export class NotificationsInit1764100000000 implements MigrationInterface {
-  readonly name = 'NotificationsInit1764100000000';
-
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
+export const NOTIFICATIONS_INIT: SqlMigration = {
+  id: '1764100000000-notifications-init',
+  up: `
       CREATE TABLE template_cache (
         template_id uuid PRIMARY KEY,
         name        text NOT NULL,
@@ -28,10 +26,6 @@ export class NotificationsInit1764100000000 implements MigrationInterface {
         caused_by         uuid NOT NULL,
         created_at        timestamptz NOT NULL DEFAULT clock_timestamp()
       );
-      CREATE INDEX notifications_by_user ON notifications (user_id, created_at);`);
-  }
-
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE notifications; DROP TABLE template_cache;');
-  }
-}
+      CREATE INDEX notifications_by_user ON notifications (user_id, created_at);`,
+  down: 'DROP TABLE notifications; DROP TABLE template_cache;',
+};

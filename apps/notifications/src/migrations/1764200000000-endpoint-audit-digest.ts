@@ -1,10 +1,8 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlMigration } from '@platform/core';
 
-export class EndpointAuditDigest1764200000000 implements MigrationInterface {
-  readonly name = 'EndpointAuditDigest1764200000000';
-
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
+export const ENDPOINT_AUDIT_DIGEST: SqlMigration = {
+  id: '1764200000000-endpoint-audit-digest',
+  up: `
       CREATE TABLE endpoint_audit (
         event_id       uuid PRIMARY KEY,
         api_id         uuid NOT NULL,
@@ -31,10 +29,6 @@ export class EndpointAuditDigest1764200000000 implements MigrationInterface {
         created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
         -- Belt and braces beside the window's idempotency record: one digest per owner and window.
         UNIQUE (owner_id, window_start)
-      );`);
-  }
-
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE endpoint_digests; DROP TABLE endpoint_audit;');
-  }
-}
+      );`,
+  down: 'DROP TABLE endpoint_digests; DROP TABLE endpoint_audit;',
+};

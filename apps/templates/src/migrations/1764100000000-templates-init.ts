@@ -1,10 +1,8 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlMigration } from '@platform/core';
 
-export class TemplatesInit1764100000000 implements MigrationInterface {
-  readonly name = 'TemplatesInit1764100000000';
-
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
+export const TEMPLATES_INIT: SqlMigration = {
+  id: '1764100000000-templates-init',
+  up: `
       CREATE TABLE templates (
         id         uuid PRIMARY KEY,
         name       text NOT NULL UNIQUE,
@@ -13,10 +11,6 @@ export class TemplatesInit1764100000000 implements MigrationInterface {
         body       text NOT NULL,
         revision   integer NOT NULL CHECK (revision >= 1),
         updated_at timestamptz NOT NULL DEFAULT now()
-      )`);
-  }
-
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE templates');
-  }
-}
+      )`,
+  down: 'DROP TABLE templates',
+};

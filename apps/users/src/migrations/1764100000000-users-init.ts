@@ -1,10 +1,8 @@
-import type { MigrationInterface, QueryRunner } from 'typeorm';
+import type { SqlMigration } from '@platform/core';
 
-export class UsersInit1764100000000 implements MigrationInterface {
-  readonly name = 'UsersInit1764100000000';
-
-  async up(runner: QueryRunner): Promise<void> {
-    await runner.query(`
+export const USERS_INIT: SqlMigration = {
+  id: '1764100000000-users-init',
+  up: `
       CREATE TABLE users (
         id           uuid PRIMARY KEY,
         email        text NOT NULL UNIQUE,
@@ -12,10 +10,6 @@ export class UsersInit1764100000000 implements MigrationInterface {
         status       text NOT NULL CHECK (status IN ('active', 'deactivated')),
         created_at   timestamptz NOT NULL DEFAULT now(),
         updated_at   timestamptz NOT NULL DEFAULT now()
-      )`);
-  }
-
-  async down(runner: QueryRunner): Promise<void> {
-    await runner.query('DROP TABLE users');
-  }
-}
+      )`,
+  down: 'DROP TABLE users',
+};

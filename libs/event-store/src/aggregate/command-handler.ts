@@ -15,8 +15,12 @@ export interface HandleOptions {
   /** The version the caller last saw (e.g. If-Match): a mismatch is a ConcurrencyError before deciding. */
   readonly expectedVersion?: number;
   readonly metadata?: EventMetadata;
-  /** Where to append: the store (default), or `store.inTransaction(tx)` to commit with the caller's writes. */
-  readonly writer?: EventStoreWriter;
+  /**
+   * Where to append: the store (default), or `store.inTransaction(tx)` to commit with the
+   * caller's writes. A writer that can read (inTransaction's can) also serves the load, so
+   * the command uses only the transaction's connection.
+   */
+  readonly writer?: EventStoreWriter & Partial<Pick<EventStore, 'readStream' | 'readSnapshot'>>;
   /** Event ids (default random UUIDs). Deterministic ids make a retried request a replay. */
   readonly eventId?: (index: number) => string;
 }
@@ -46,12 +50,14 @@ export class CommandHandler<C, E extends DomainEvent, S> {
     this.logger = options.logger ?? silentLogger;
   }
 
-  load(stream: string): Promise<LoadedAggregate<S>> {
-    return loadAggregate(this.store, this.decider, stream, this.options.snapshots);
+  load(stream: string, from: Pick<EventStore, 'readStream' | 'readSnapshot'> = this.store): Promise<LoadedAggregate<S>> {
+    return loadAggregate(from, this.decider, stream, this.options.snapshots);
   }
 
   async handle(stream: string, command: C, options: HandleOptions = {}): Promise<HandleResult<E, S>> {
-    const loaded = await this.load(stream);
+    const writer = options.writer ?? this.store;
+    const reader = writer.readStream && writer.readSnapshot ? (writer as Pick<EventStore, 'readStream' | 'readSnapshot'>) : this.store;
+    const loaded = await this.load(stream, reader);
     if (options.expectedVersion !== undefined && options.expectedVersion !== loaded.version) {
       throw new ConcurrencyError(stream, options.expectedVersion, loaded.version);
     }
@@ -62,11 +68,10 @@ export class CommandHandler<C, E extends DomainEvent, S> {
       id: options.eventId?.(index) ?? randomUUID(),
       ...(options.metadata ? { metadata: options.metadata } : {}),
     }));
-    const writer = options.writer ?? this.store;
     const appended = await writer.append(stream, events, { expectedVersion: loaded.version === 0 ? 'no_stream' : loaded.version });
     if (appended.replayed) {
       // The ids were stored by an earlier attempt: report the stream as it is.
-      const current = await this.load(stream);
+      const current = await this.load(stream, reader);
       return { state: current.state, version: current.version, events, appended };
     }
     const state = fold(this.decider.evolve, loaded.state, decided);

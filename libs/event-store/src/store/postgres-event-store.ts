@@ -22,7 +22,7 @@ const onConnection =
     tx.query<AppendRow>(text, values);
 
 /** A writer bound to one open transaction, with that transaction's connection for the caller's own writes. */
-export interface EventStoreTransaction extends EventStoreWriter {
+export interface EventStoreTransaction extends EventStoreWriter, Pick<EventStore, 'readStream' | 'readSnapshot'> {
   readonly sql: SqlClient;
 }
 
@@ -70,6 +70,10 @@ export class PostgresEventStore implements EventStore {
       sql: tx,
       append: (stream, events, options) => this.appendInTransaction(tx, stream, events, options),
       writeSnapshot: (snapshot) => writeSnapshot(tx, snapshot),
+      // Reads on the transaction's connection: a command holds one connection, not two, so a
+      // burst of commands cannot drain the pool and wait on each other forever.
+      readStream: <T>(stream: string, options?: ReadStreamOptions) => readStream<T>(tx, stream, options),
+      readSnapshot: <S>(stream: string) => readSnapshot<S>(tx, stream),
     };
   }
 
@@ -85,6 +89,8 @@ export class PostgresEventStore implements EventStore {
           return appendResult;
         },
         writeSnapshot: (snapshot) => writeSnapshot(sql, snapshot),
+        readStream: <T>(stream: string, options?: ReadStreamOptions) => readStream<T>(sql, stream, options),
+        readSnapshot: <S>(stream: string) => readSnapshot<S>(sql, stream),
       }),
     );
     if (appended) this.signals.appended();

@@ -55,11 +55,7 @@ export class UseCaseConsumer {
 
   constructor(private readonly options: UseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
-    this.groupId = naming.group(service, useCase.name);
-    this.deadLetterTopic = naming.deadLetterTopic(service, useCase.name);
-    this.redriveTopic = naming.redriveTopic(service, useCase.name);
-    this.topics = [...new Set(useCase.events.map((e) => naming.topic(e)))];
-    if (this.topics.length === 0) throw new Error(`use case ${useCase.name} declares no events`);
+    ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
     this.logger = options.logger;
   }

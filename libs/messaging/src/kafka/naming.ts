@@ -1,5 +1,13 @@
 import type { EventClass } from '@platform/contracts';
 
+export interface UseCaseNames {
+  readonly groupId: string;
+  /** The topics of the events it declares, and no other. */
+  readonly topics: readonly string[];
+  readonly deadLetterTopic: string;
+  readonly redriveTopic: string;
+}
+
 const NAMESPACE_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
 
@@ -37,6 +45,18 @@ export class KafkaNaming {
     assertName('service', service);
     assertName('use case', useCase);
     return `${this.prefix}${service}.${useCase}`;
+  }
+
+  /** Every Kafka name of one use case: its group, the topics it reads, its own topics. */
+  useCase(service: string, useCase: { name: string; events: readonly EventClass[] }): UseCaseNames {
+    const topics = [...new Set(useCase.events.map((e) => this.topic(e)))];
+    if (topics.length === 0) throw new Error(`use case ${useCase.name} declares no events`);
+    return {
+      groupId: this.group(service, useCase.name),
+      topics,
+      deadLetterTopic: this.deadLetterTopic(service, useCase.name),
+      redriveTopic: this.redriveTopic(service, useCase.name),
+    };
   }
 
   /** Where a use case's failed events go, with the reason in headers. */

@@ -68,10 +68,7 @@ export class WindowedUseCaseConsumer {
 
   constructor(private readonly options: WindowedUseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
-    this.groupId = naming.group(service, useCase.name);
-    this.deadLetterTopic = naming.deadLetterTopic(service, useCase.name);
-    this.redriveTopic = naming.redriveTopic(service, useCase.name);
-    this.topics = [...new Set(useCase.events.map((e) => naming.topic(e)))];
+    ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.spec = validateWindowSpec(useCase.window);
     this.policy = retryPolicy(useCase.retry);
     this.logger = options.logger;

@@ -1,19 +1,14 @@
+import type { SqlMigration } from '@platform/core';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-
-interface SqlMigrationLike {
-  readonly id: string;
-  readonly up: string;
-  readonly down: string;
-}
 
 type MigrationClass = new () => MigrationInterface;
 
 /**
- * Wraps plain-SQL migrations of the libraries (outbox, inbox, event store) as TypeORM
- * migrations, so one migration table per service database records them beside the service's
- * own. TypeORM orders migrations by the 13-digit timestamp that ends their name.
+ * Wraps plain-SQL migrations (the libraries' and the service's own) as TypeORM migrations, so
+ * one migration table per service database records them all. TypeORM orders migrations by the
+ * 13-digit timestamp that ends their name.
  */
-export function typeOrmMigrations(migrations: readonly SqlMigrationLike[]): MigrationClass[] {
+export function typeOrmMigrations(migrations: readonly SqlMigration[]): MigrationClass[] {
   return migrations.map((migration) => {
     const match = /^(\d{13})-([a-z0-9-]+)$/.exec(migration.id);
     if (!match) throw new Error(`migration id "${migration.id}" must be <13-digit timestamp>-<kebab-name>`);
