@@ -174,8 +174,11 @@ function classpath() {
 
 function formatStorageOnce() {
   if (fs.existsSync(path.join(dataDir, 'meta.properties'))) return;
-  // A Kafka cluster id is 16 random bytes, base64url without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  // A Kafka cluster id is 16 random bytes, base64url without padding. Like Kafka's own
+  // Uuid.randomUuid(), never one starting with '-': the storage tool would read it as an option.
+  let clusterId;
+  do clusterId = randomBytes(16).toString('base64url');
+  while (clusterId.startsWith('-'));
   log(`formatting ${dataDir} (cluster ${clusterId})`);
   const result = spawnSync('java', ['-cp', classpath(), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], {
     encoding: 'utf8',
