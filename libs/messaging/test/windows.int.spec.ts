@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
 import { eventually, produceRaw, sleep, TopicReader } from '@platform/testing';
-import { DLQ, ServiceMessaging, type EnvelopeOf, type EventWindow, type HandlerContext, type WindowedUseCase, type WindowSpec } from '../src';
+import { DLQ, ServiceMessaging, WindowedUseCaseConsumer, type EnvelopeOf, type EventWindow, type HandlerContext, type WindowedUseCase, type WindowSpec } from '../src';
 import { cloudEventMessage, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(120_000);
@@ -153,4 +153,19 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
       await admin.disconnect();
     }
   });
+
+  it('prunes staged events of windows handled long ago, keeping the windows as idempotency records', async () => {
+    const group = messaging.consumers[0].groupId;
+    const count = async (table: string) => Number((await h.db.pool.query(`SELECT count(*) FROM messaging.${table} WHERE consumer_group = $1`, [group])).rows[0].count);
+    const staged = await count('window_events');
+    const windows = await count('windows');
+    expect(staged).toBeGreaterThan(0);
+    const closer = (messaging.consumers[0] as WindowedUseCaseConsumer).closer;
+    expect(await closer.prune(Date.now())).toBe(0); // handled just now: kept for an hour
+    const pruned = await closer.prune(Date.now() + 2 * 60 * 60 * 1000); // as if two hours later
+    expect(pruned).toBeGreaterThan(0);
+    expect(await count('window_events')).toBe(staged - pruned);
+    expect(await count('windows')).toBe(windows);
+  });
 });
+

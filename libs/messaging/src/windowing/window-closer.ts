@@ -6,7 +6,7 @@ import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
 import { errorFields, withTransaction, type Logger } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { eventsOfWindows, lockDueWindows, markWindowsClosed, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
+import { eventsOfWindows, lockDueWindows, markWindowsClosed, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowedUseCase } from './windowed-use-case';
 
 export interface WindowCloserOptions {
@@ -28,6 +28,8 @@ export interface WindowCloserOptions {
   readonly gateOnWatermarks: boolean;
   /** Fallback scan for windows no timer of ours knows (staged by an instance that died). */
   readonly pollIntervalMs?: number;
+  /** How long staged events are kept after their window was handled (default 1 h). */
+  readonly retainStagedEventsMs?: number;
 }
 
 interface BatchOutcome {
@@ -42,6 +44,10 @@ class WindowFailed extends Error {
     super('a window handler failed');
   }
 }
+
+/** How often staged events of long-handled windows are deleted. */
+const PRUNE_INTERVAL_MS = 60_000;
+const PRUNE_BATCH = 5000;
 
 /** Windows handled per transaction. */
 const BATCH = 20;
@@ -62,6 +68,7 @@ export class WindowCloser {
   /** Distinct close times this member knows of (windows share them: one per window start). */
   private readonly due = new Set<number>();
   private timer?: NodeJS.Timeout;
+  private pruner?: NodeJS.Timeout;
   private recheck?: NodeJS.Timeout;
   private poller?: NodeJS.Timeout;
   private running = false;
@@ -75,12 +82,14 @@ export class WindowCloser {
   start(): void {
     this.running = true;
     this.poller = setInterval(() => this.kick(), this.options.pollIntervalMs ?? 1000);
+    this.pruner = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.poller);
+    clearInterval(this.pruner);
     clearTimeout(this.timer);
     clearTimeout(this.recheck);
     await this.closing;
@@ -99,6 +108,22 @@ export class WindowCloser {
     for (const at of this.due) if (at < earliest) earliest = at;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.kick(), Math.max(0, earliest - Date.now()));
+  }
+
+  /** Deletes staged events of long-handled windows, so the staging table does not grow forever. */
+  async prune(now = Date.now()): Promise<number> {
+    const handledBefore = now - (this.options.retainStagedEventsMs ?? 60 * 60 * 1000);
+    let deleted = 0;
+    try {
+      for (;;) {
+        const batch = await pruneStagedEvents(this.options.pool, this.options.group, handledBefore, PRUNE_BATCH);
+        deleted += batch;
+        if (batch < PRUNE_BATCH) break;
+      }
+    } catch (error) {
+      this.options.logger.warn('pruning staged window events failed', { group: this.options.group, ...errorFields(error) });
+    }
+    return deleted;
   }
 
   /** Looks for due windows now (after a watermark moved, say). */

@@ -216,3 +216,22 @@ export async function saveWatermarks(client: SqlClient, group: string, marks: re
     [group, marks.map((m) => m.topic), marks.map((m) => m.partition), marks.map((m) => m.watermark)],
   );
 }
+
+/**
+ * Deletes the staged events of windows handled before `handledBeforeMs`, a batch at a time.
+ * They are kept for a while after their window so a redelivery (a crash between the window's
+ * commit and its offsets' commit) is recognised as already counted, not as late. The window
+ * rows themselves stay: they are the idempotency records.
+ */
+export async function pruneStagedEvents(client: SqlClient, group: string, handledBeforeMs: number, batch: number): Promise<number> {
+  const { rowCount } = await client.query(
+    `DELETE FROM messaging.window_events e
+      WHERE e.ctid = ANY (ARRAY(
+        SELECT x.ctid FROM messaging.window_events x
+          JOIN messaging.windows w USING (consumer_group, window_key, window_start)
+         WHERE x.consumer_group = $1 AND w.closed_at < to_timestamp($2 / 1000.0)
+         LIMIT $3))`,
+    [group, handledBeforeMs, batch],
+  );
+  return rowCount ?? 0;
+}
