@@ -59,9 +59,9 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
         while (next < count) await write();
       }),
     );
-    if (process.env['PIPE_DEBUG']) ctx.progress(`writers done after ${Date.now() - started} ms; effects so far ${useCase.effectAt.size}`);
+    ctx.progress(`pipeline: writers done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
     await until(() => relay.stats().sent >= count, 600_000, 'every event sent');
-    if (process.env['PIPE_DEBUG']) ctx.progress(`relay done after ${Date.now() - started} ms; effects so far ${useCase.effectAt.size}`);
+    ctx.progress(`pipeline: relay done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
     await until(() => useCase.effectAt.size >= count, 600_000, 'every effect');
     const rate = (count / (Math.max(...useCase.effectAt.values()) - started)) * 1000;
     ctx.record('pipeline_max_throughput', rate, 'events/s', { metric: 'raw_kafkajs_produce_consume', value: rawProduceConsume });
