@@ -46,6 +46,15 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
 
   const effects = async () =>
     (await h.db.pool.query<{ seq: string; event_id: string; api_id: string; version: number; path: string }>('SELECT seq, event_id, api_id, version, path FROM effects ORDER BY seq')).rows;
+  const deadLetterOf = (eventId: string) =>
+    eventually(
+      () => {
+        const found = dlq.messages.find((m) => m.headers.ce_id === eventId);
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 20_000 },
+    );
   const send = (messages: ReturnType<typeof cloudEventMessage>[]) => produceRaw(h.brokers, h.naming.topic(EndpointUpdated), messages);
   const instance = (u: ScriptedUseCase) =>
     new ServiceMessaging({ service: 'failures', broker: h.broker, naming: h.naming, pool: h.db.pool, publishes: [], useCases: [u], logger: h.logger });
@@ -78,11 +87,7 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
   it('dead-letters an event after its retry budget, with the error, attempts and origin in headers', async () => {
     const message = cloudEventMessage(EndpointUpdated, endpointEvent(randomUUID(), 1, '/budget/always'));
     await send([message]);
-    const letter = await eventually(() => {
-      const found = dlq.messages.find((m) => m.headers.ce_id === message.headers.ce_id);
-      expect(found).toBeDefined();
-      return found!;
-    }, { timeoutMs: 20_000 });
+    const letter = await deadLetterOf(message.headers.ce_id);
     expect(letter.headers).toMatchObject({
       [DLQ.reason]: 'retries-exhausted',
       [DLQ.attempts]: '3',
@@ -102,11 +107,7 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
   it('never retries a programmer error: dead-lettered after one attempt', async () => {
     const message = cloudEventMessage(EndpointUpdated, endpointEvent(randomUUID(), 1, '/oops/bug'));
     await send([message]);
-    const letter = await eventually(() => {
-      const found = dlq.messages.find((m) => m.headers.ce_id === message.headers.ce_id);
-      expect(found).toBeDefined();
-      return found!;
-    }, { timeoutMs: 20_000 });
+    const letter = await deadLetterOf(message.headers.ce_id);
     expect(letter.headers).toMatchObject({ [DLQ.reason]: 'non-retriable', [DLQ.attempts]: '1', [DLQ.errorName]: 'TypeError' });
     expect(useCase.attempts.get(message.headers.ce_id)).toBe(1);
   });

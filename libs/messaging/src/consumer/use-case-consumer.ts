@@ -6,6 +6,7 @@ import { errorFields, withTransaction, type Logger, type SqlClient } from '@plat
 import type { OutboxPublisher } from '../outbox/publisher';
 import type { DeadLetterWriter } from './dead-letters';
 import { decodeMessage, isPoisonMessageError } from './decode-message';
+import { joinGroup } from './join-group';
 import { recordAllInInbox, recordInInbox } from './inbox';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
@@ -75,23 +76,20 @@ export class UseCaseConsumer {
 
   async start(): Promise<void> {
     this.status_ = 'starting';
-    const consumer = await this.options.broker.consumer({ groupId: this.groupId });
+    const consumer = await joinGroup({
+      broker: this.options.broker,
+      groupId: this.groupId,
+      logger: this.logger,
+      onAssigned: (assigned) => (this.assigned = assigned),
+      // Stop retrying parked keys: their events are uncommitted and go to the next owner.
+      onRebalancing: () => {
+        const previous = this.processors;
+        this.processors = new Map();
+        for (const processor of previous.values()) void processor.stop(0);
+      },
+      onCrashed: () => (this.status_ = 'crashed'),
+    });
     this.consumer = consumer;
-    consumer.onAssignment((assigned) => {
-      this.assigned = assigned;
-      this.logger.info('partitions assigned', { group: this.groupId, partitions: assigned.length });
-    });
-    // Partitions may move: stop retrying parked keys (their events are uncommitted and go to
-    // the next owner) and start afresh from the committed offsets after the rebalance.
-    consumer.onRebalancing(() => {
-      const previous = this.processors;
-      this.processors = new Map();
-      for (const processor of previous.values()) void processor.stop(0);
-    });
-    consumer.onCrash((error) => {
-      this.status_ = 'crashed';
-      this.logger.error('consumer crashed and will not restart', { group: this.groupId, ...errorFields(error) });
-    });
     // A new group starts at the beginning: a use case deployed later still sees every retained event.
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({

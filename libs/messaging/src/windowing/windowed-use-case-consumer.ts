@@ -3,6 +3,7 @@ import type { ReceivedEnvelope } from '../envelope/envelope';
 import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
 import type { BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import { decodeMessage } from '../consumer/decode-message';
+import { joinGroup } from '../consumer/join-group';
 import { isRetriable } from '../consumer/error-classification';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
@@ -99,18 +100,15 @@ export class WindowedUseCaseConsumer {
 
   async start(): Promise<void> {
     this.status_ = 'starting';
-    const consumer = await this.options.broker.consumer({ groupId: this.groupId });
+    const consumer = await joinGroup({
+      broker: this.options.broker,
+      groupId: this.groupId,
+      logger: this.logger,
+      onAssigned: (assigned) => (this.assigned = assigned),
+      onRebalancing: () => this.forgetPartitions(),
+      onCrashed: () => (this.status_ = 'crashed'),
+    });
     this.consumer = consumer;
-    consumer.onAssignment((assigned) => {
-      this.assigned = assigned;
-      this.logger.info('partitions assigned', { group: this.groupId, partitions: assigned.length });
-    });
-    // After a rebalance the fetch restarts at the committed offsets: forget what we tracked.
-    consumer.onRebalancing(() => this.forgetPartitions());
-    consumer.onCrash((error) => {
-      this.status_ = 'crashed';
-      this.logger.error('consumer crashed and will not restart', { group: this.groupId, ...errorFields(error) });
-    });
     this.closer.start();
     this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), 1000);
     // Other instances' event-time windows wait for our partitions too: keep our watermarks fresh.
