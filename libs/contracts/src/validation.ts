@@ -41,6 +41,14 @@ export function validateEvent<T extends object>(event: EventClass<T>, plain: unk
   return { ok: true, value: instance };
 }
 
+/**
+ * The typed instance of a payload that was validated before it was stored (a staged window
+ * event, say): no second validation, which costs about 20 µs an event.
+ */
+export function instantiateEvent<T extends object>(event: EventClass<T>, validatedBefore: object): T {
+  return plainToInstance(event, validatedBefore);
+}
+
 /** Like validateEvent, but throws InvalidPayloadError: for producers, where bad data is a bug. */
 export function assertValidEvent<T extends object>(event: EventClass<T>, plain: unknown): T {
   const result = validateEvent(event, plain);

@@ -74,6 +74,26 @@ describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
     await eventually(async () => expect(await relay.backlog()).toBe(0));
   });
 
+  it('sends a row that commits after rows with larger positions were sent and deleted', async () => {
+    // The relay deletes a sent batch and reads the next one in one statement; a writer that
+    // took its position earlier but commits later must still be picked up.
+    const lateKey = randomUUID();
+    const early = await h.db.pool.connect();
+    try {
+      await early.query('BEGIN');
+      await publisher.publish(early, EndpointUpdated, endpointUpdated(lateKey, 1));
+      const later = Array.from({ length: 120 }, () => randomUUID());
+      for (const apiId of later) await withTransaction(h.db.pool, (tx) => publisher.publish(tx, EndpointUpdated, endpointUpdated(apiId, 1)));
+      await eventually(() => expect(later.every((k) => reader.messages.some((m) => m.key === k))).toBe(true), { timeoutMs: 30_000 });
+      expect(reader.messages.some((m) => m.key === lateKey)).toBe(false);
+      await early.query('COMMIT');
+    } finally {
+      early.release();
+    }
+    await eventually(() => expect(reader.messages.filter((m) => m.key === lateKey)).toHaveLength(1), { timeoutMs: 10_000 });
+    await eventually(async () => expect(await relay.backlog()).toBe(0));
+  });
+
   it('sends nothing for a rolled-back transaction', async () => {
     const apiId = randomUUID();
     await expect(

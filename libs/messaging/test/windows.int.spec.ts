@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
 import { eventually, produceRaw, sleep, TopicReader } from '@platform/testing';
-import { DLQ, ServiceMessaging, WindowedUseCaseConsumer, type EnvelopeOf, type EventWindow, type HandlerContext, type WindowedUseCase, type WindowSpec } from '../src';
+import {
+  DLQ,
+  ServiceMessaging,
+  WindowedUseCaseConsumer,
+  type EnvelopeOf,
+  type EventWindow,
+  type HandlerContext,
+  type WindowBatchContext,
+  type WindowedUseCase,
+  type WindowSpec,
+} from '../src';
 import { cloudEventMessage, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(120_000);
@@ -42,6 +52,35 @@ class RecordingWindows implements WindowedUseCase<typeof EVENTS> {
   }
 }
 
+/**
+ * Writes its windows with one statement per closing transaction (handleWindows). Windows of
+ * `failingOwner` make that statement fail, and fail on their own the first time, retriably.
+ */
+class BatchedWindows extends RecordingWindows {
+  readonly batchSizes: number[] = [];
+  readonly retry = { maxAttempts: 5, initialBackoffMs: 50, maxBackoffMs: 200 };
+  failingOwner?: string;
+  private failedAlone = false;
+
+  async handleWindows(windows: readonly EventWindow<Envelope>[], { tx }: WindowBatchContext): Promise<void> {
+    this.batchSizes.push(windows.length);
+    if (windows.some((w) => w.key === this.failingOwner)) throw new Error('this batch holds a failing window');
+    await tx.query(
+      `INSERT INTO windows_seen (use_case, owner_id, window_start, window_end, event_ids)
+       SELECT $1, o, s, e, ARRAY(SELECT jsonb_array_elements_text(ids))::uuid[] FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[]) AS x(o, s, e, ids)`,
+      [this.name, windows.map((w) => w.key), windows.map((w) => w.start), windows.map((w) => w.end), windows.map((w) => JSON.stringify(w.events.map((e) => e.id)))],
+    );
+  }
+
+  override async handleWindow(window: EventWindow<Envelope>, context: HandlerContext): Promise<void> {
+    if (window.key === this.failingOwner && !this.failedAlone) {
+      this.failedAlone = true;
+      throw Object.assign(new Error('first attempt of the failing window'), { retriable: true });
+    }
+    await super.handleWindow(window, context);
+  }
+}
+
 function endpointEvent(ownerId: string, version = 1): EndpointUpdated {
   return { apiId: randomUUID(), ownerId, endpointId: randomUUID(), method: 'PUT', path: '/w', upstreamUrl: 'http://up.internal', change: 'updated', version };
 }
@@ -51,6 +90,7 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
   const tumbling = new RecordingWindows('digest', { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'event' });
   const hopping = new RecordingWindows('sliding', { kind: 'hopping', sizeMs: 1000, advanceMs: 500, graceMs: 100, time: 'event' });
   const lateHandled = new RecordingWindows('late-aware', { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'event' }, true);
+  const batched = new BatchedWindows('batched', { kind: 'tumbling', sizeMs: 500, graceMs: 100, time: 'event' });
   let messaging: ServiceMessaging;
 
   const seen = async (useCase: string) =>
@@ -66,7 +106,7 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
   beforeAll(async () => {
     h = await messagingHarness('windows');
     await h.db.pool.query('CREATE TABLE windows_seen (use_case text, owner_id text, window_start timestamptz, window_end timestamptz, event_ids uuid[], UNIQUE (use_case, owner_id, window_start))');
-    messaging = new ServiceMessaging({ service: 'windows', broker: h.broker, naming: h.naming, pool: h.db.pool, publishes: [], useCases: [tumbling, hopping, lateHandled], logger: h.logger });
+    messaging = new ServiceMessaging({ service: 'windows', broker: h.broker, naming: h.naming, pool: h.db.pool, publishes: [], useCases: [tumbling, hopping, lateHandled, batched], logger: h.logger });
     await messaging.start();
   });
 
@@ -94,6 +134,39 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
     }
     const partitions = new Set(messages.map((m) => m.key)).size;
     expect(partitions).toBeGreaterThan(1);
+  });
+
+  it('hands windows due together to handleWindows in batches, each window once', async () => {
+    const owners: string[] = Array.from({ length: 8 }, () => randomUUID());
+    const time = new Date(Math.floor(Date.now() / 500) * 500 + 200);
+    const messages = owners.flatMap((owner) => [1, 2].map((v) => cloudEventMessage(EndpointUpdated, endpointEvent(owner, v), { time })));
+    const callsBefore = batched.batchSizes.length;
+    await send(messages);
+    await eventually(async () => expect((await seen('batched')).filter((w) => owners.includes(w.owner))).toHaveLength(8), { timeoutMs: 15_000 });
+    const windows = (await seen('batched')).filter((w) => owners.includes(w.owner));
+    for (const owner of owners) {
+      const expected = messages.filter((m) => JSON.parse(m.value).ownerId === owner).map((m) => m.headers.ce_id);
+      expect([...windows.find((w) => w.owner === owner)!.ids].sort()).toEqual([...expected].sort());
+    }
+    // Fewer calls than windows: due together, they were handled several per call.
+    const calls = batched.batchSizes.slice(callsBefore);
+    expect(calls.length).toBeLessThan(8);
+    expect(Math.max(...calls)).toBeGreaterThan(1);
+  });
+
+  it('redoes a failing batch window by window: the others commit at once, the failing window alone is retried', async () => {
+    const owners: string[] = Array.from({ length: 6 }, () => randomUUID());
+    batched.failingOwner = owners[0];
+    const time = new Date(Math.floor(Date.now() / 500) * 500 + 200);
+    await send(owners.map((owner) => cloudEventMessage(EndpointUpdated, endpointEvent(owner), { time })));
+    await eventually(async () => expect((await seen('batched')).filter((w) => owners.includes(w.owner)).map((w) => w.owner).sort()).toEqual([...owners].sort()), {
+      timeoutMs: 15_000,
+    });
+    const rows = await h.db.pool.query('SELECT owner_id, count(*)::int AS n FROM windows_seen WHERE use_case = $1 AND owner_id = ANY($2) GROUP BY owner_id', ['batched', owners]);
+    expect(rows.rows.every((r) => r.n === 1)).toBe(true);
+    const group = messaging.consumers.find((c) => c.groupId.endsWith('batched'))!.groupId;
+    const { rows: failed } = await h.db.pool.query('SELECT count(*)::int AS n FROM messaging.windows WHERE consumer_group = $1 AND failed', [group]);
+    expect(failed[0].n).toBe(0);
   });
 
   it('puts an event in every hopping window that covers it', async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EndpointUpdated, NotificationSent } from '@platform/contracts';
-import type { EnvelopeOf, EventWindow, HandlerContext, WindowedUseCase } from '@platform/messaging';
+import type { EnvelopeOf, EventWindow, HandlerContext, WindowBatchContext, WindowedUseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
 
 const EVENTS = [EndpointUpdated] as const;
@@ -33,19 +33,52 @@ export class EndpointDigestUseCase implements WindowedUseCase<typeof EVENTS> {
     return event.payload.ownerId;
   }
 
-  async handleWindow(window: EventWindow<Envelope>, { tx, publish }: HandlerContext): Promise<void> {
-    const digestId = randomUUID();
-    const changes = window.events.map((e) => ({ eventId: e.id, apiId: e.payload.apiId, endpointId: e.payload.endpointId, method: e.payload.method, path: e.payload.path, change: e.payload.change }));
+  /** One window (the closer's fallback when a batch failed): the batch path with one window. */
+  async handleWindow(window: EventWindow<Envelope>, { tx, logger, publish }: HandlerContext): Promise<void> {
+    await this.handleWindows([window], {
+      tx,
+      logger,
+      publishAll: async (items) => Promise.all(items.map(({ event, payload, metadata }) => publish(event as typeof NotificationSent, payload as NotificationSent, metadata))),
+    });
+  }
+
+  /** All windows closing together: three statements, however many owners. */
+  async handleWindows(windows: readonly EventWindow<Envelope>[], { tx, publishAll }: WindowBatchContext): Promise<void> {
+    const digests = windows.map((window) => ({ id: randomUUID(), window, subject: digestSubject(window) }));
     await tx.query(
       `INSERT INTO endpoint_digests (id, owner_id, window_start, window_end, event_ids, changes)
-       VALUES ($1, $2, $3, $4, $5, $6)`,
-      [digestId, window.key, window.start, window.end, window.events.map((e) => e.id), JSON.stringify(changes)],
+       SELECT d.id, d.owner, d.window_start, d.window_end, ARRAY(SELECT jsonb_array_elements_text(d.ids))::uuid[], d.changes
+         FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::timestamptz[], $5::jsonb[], $6::jsonb[])
+           AS d(id, owner, window_start, window_end, ids, changes)`,
+      [
+        digests.map((d) => d.id),
+        digests.map((d) => d.window.key),
+        digests.map((d) => d.window.start),
+        digests.map((d) => d.window.end),
+        digests.map((d) => JSON.stringify(d.window.events.map((e) => e.id))),
+        digests.map((d) => JSON.stringify(d.window.events.map(change))),
+      ],
     );
-    const subject = digestSubject(window);
     await tx.query(
-      `INSERT INTO notifications (id, user_id, kind, channel, subject, body, caused_by) VALUES ($1, $2, 'endpoint-digest', 'in-app', $3, $4, $5)`,
-      [digestId, window.key, subject, digestBody(window), window.events[window.events.length - 1].id],
+      `INSERT INTO notifications (id, user_id, kind, channel, subject, body, caused_by)
+       SELECT id, user_id, 'endpoint-digest', 'in-app', subject, body, caused_by FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[])
+         AS n(id, user_id, subject, body, caused_by)`,
+      [
+        digests.map((d) => d.id),
+        digests.map((d) => d.window.key),
+        digests.map((d) => d.subject),
+        digests.map((d) => digestBody(d.window)),
+        digests.map((d) => d.window.events[d.window.events.length - 1].id),
+      ],
     );
-    await publish(NotificationSent, { notificationId: digestId, userId: window.key, kind: 'endpoint-digest', channel: 'in-app', subject });
+    await publishAll(
+      digests.map((d) => ({
+        window: d.window,
+        event: NotificationSent,
+        payload: { notificationId: d.id, userId: d.window.key, kind: 'endpoint-digest', channel: 'in-app', subject: d.subject } satisfies NotificationSent,
+      })),
+    );
   }
 }
+
+const change = (e: Envelope) => ({ eventId: e.id, apiId: e.payload.apiId, endpointId: e.payload.endpointId, method: e.payload.method, path: e.payload.path, change: e.payload.change });

@@ -92,7 +92,10 @@ export class PartitionProcessor {
         lastHeartbeat = Date.now();
       }
     }
-    await this.commit();
+    // Not awaited: the next fetch need not wait for the broker to store offsets (a lost commit
+    // only means redeliveries, which the inbox absorbs); commits in flight are folded, and
+    // stop() waits for the last one.
+    void this.commit().catch((error) => this.options.logger.debug('offset commit failed', { group: this.options.group, ...errorFields(error) }));
     return taken;
   }
 

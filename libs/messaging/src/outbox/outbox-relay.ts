@@ -26,6 +26,11 @@ export interface OutboxRelayStats {
   readonly lastError?: string;
 }
 
+const READ_SQL = 'SELECT position, topic, message_key, headers, payload FROM messaging.outbox ORDER BY position LIMIT $1';
+const DELETE_AND_READ_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]))
+  SELECT position, topic, message_key, headers, payload FROM messaging.outbox
+   WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2`;
+
 interface OutboxRow {
   position: string;
   topic: string;
@@ -56,6 +61,8 @@ export class OutboxRelay {
   private running = false;
   private loop?: Promise<void>;
   private leader?: PoolClient;
+  /** Rows read by the last delete-and-read, to be sent next (only while leading). */
+  private readAhead?: OutboxRow[];
   private producer?: MessageProducer;
   private wake?: () => void;
   private pendingWake = false;
@@ -134,7 +141,10 @@ export class OutboxRelay {
       // A dropped connection also drops the lock: step down and let whoever gets it lead.
       client.on('error', (error) => {
         this.options.logger.warn('outbox relay lost its database connection', errorFields(error));
-        if (this.leader === client) this.leader = undefined;
+        if (this.leader === client) {
+          this.leader = undefined;
+          this.readAhead = undefined;
+        }
         client.release(error);
       });
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
@@ -150,6 +160,7 @@ export class OutboxRelay {
   private async resign(): Promise<void> {
     const client = this.leader;
     this.leader = undefined;
+    this.readAhead = undefined;
     if (!client) return;
     try {
       await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
@@ -162,10 +173,8 @@ export class OutboxRelay {
 
   private async relayBatch(): Promise<number> {
     const { pool, naming } = this.options;
-    const { rows } = await pool.query<OutboxRow>(
-      'SELECT position, topic, message_key, headers, payload FROM messaging.outbox ORDER BY position LIMIT $1',
-      [this.batchSize],
-    );
+    const rows = this.readAhead ?? (await pool.query<OutboxRow>(READ_SQL, [this.batchSize])).rows;
+    this.readAhead = undefined;
     if (rows.length === 0) return 0;
     const messages: OutgoingMessage[] = rows.map((row) => ({
       topic: naming.kafkaTopic(row.topic),
@@ -186,7 +195,10 @@ export class OutboxRelay {
         .catch(() => undefined);
       throw error;
     }
-    await pool.query('DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[])', [positions]);
+    // One round trip: the sent rows go, and the next batch is read (the statement's snapshot
+    // still shows the deleted rows, hence the exclusion). A batch read ahead may miss a row a
+    // writer commits meanwhile with a smaller position; it is sent with the batch after.
+    this.readAhead = (await pool.query<OutboxRow>(DELETE_AND_READ_SQL, [positions, this.batchSize])).rows;
     this.stats_.sent += rows.length;
     return rows.length;
   }

@@ -8,7 +8,7 @@ import { isRetriable } from '../consumer/error-classification';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
 import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
-import type { ConsumerDependencies, ConsumerStatus } from '../consumer/use-case-consumer';
+import { DEFAULT_PARTITIONS_CONCURRENTLY, type ConsumerDependencies, type ConsumerStatus } from '../consumer/use-case-consumer';
 import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
 import { WindowCloser } from './window-closer';
 import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
@@ -120,7 +120,7 @@ export class WindowedUseCaseConsumer {
       }, this.options.watermarkIntervalMs ?? 200);
     }
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
-    await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? 3, onBatch: (batch) => this.take(batch) });
+    await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY, onBatch: (batch) => this.take(batch) });
     this.status_ = 'running';
     this.logger.info('windowed use case consuming', { group: this.groupId, topics: this.topics, window: this.spec });
   }
@@ -239,7 +239,8 @@ export class WindowedUseCaseConsumer {
     const lateForDeadLetter: IncomingMessage[] = [];
     const result = await withTransaction(pool, async (tx) => {
       const staging = await this.stageAll(tx, events);
-      await saveWatermarks(tx, this.groupId, [{ topic: state.topic, partition: state.partition, watermark }]);
+      // Only event-time windows wait for watermarks.
+      if (this.spec.time === 'event') await saveWatermarks(tx, this.groupId, [{ topic: state.topic, partition: state.partition, watermark }]);
       const lateIds = new Set(staging.late.map((l) => l.eventId));
       if (lateIds.size > 0 && typeof useCase.late === 'function') {
         for (const late of staging.late) {

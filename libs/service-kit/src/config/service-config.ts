@@ -1,4 +1,5 @@
 import { EnvReader, type Env } from './env';
+import { DEFAULT_PARTITIONS_CONCURRENTLY } from '@platform/messaging';
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
@@ -55,7 +56,7 @@ export function loadServiceConfig(defaults: ServiceDefaults, env: Env = process.
     kafkaNamespace: read.optional('KAFKA_NAMESPACE', { test: /^[a-z0-9][a-z0-9_-]*$/, description: 'lower-case letters, digits, "_" and "-"' }),
     logLevel: read.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 20_000, { min: 1000, max: 600_000 }),
-    consumerConcurrency: read.int('CONSUMER_CONCURRENCY', 3, { min: 1, max: 64 }),
+    consumerConcurrency: read.int('CONSUMER_CONCURRENCY', DEFAULT_PARTITIONS_CONCURRENTLY, { min: 1, max: 64 }),
     kafkaSessionTimeoutMs: read.int('KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6_000, max: 300_000 }),
     kafkaSasl: readSasl(read, env),
     kafkaSsl: read.oneOf('KAFKA_SSL', 'false', ['true', 'false']) === 'true',

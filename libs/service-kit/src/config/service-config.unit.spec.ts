@@ -14,7 +14,7 @@ describe('service configuration', () => {
       kafkaNamespace: '',
       logLevel: 'info',
       shutdownTimeoutMs: 20_000,
-      consumerConcurrency: 3,
+      consumerConcurrency: 6,
       kafkaSessionTimeoutMs: 10_000,
       kafkaSasl: undefined,
       kafkaSsl: false,
@@ -38,10 +38,10 @@ describe('service configuration', () => {
       KAFKA_NAMESPACE: 'staging',
       LOG_LEVEL: 'debug',
       SHUTDOWN_TIMEOUT_MS: '5000',
-      CONSUMER_CONCURRENCY: '6',
+      CONSUMER_CONCURRENCY: '12',
       DATABASE_POOL_SIZE: '20',
     });
-    expect(config).toMatchObject({ port: 8080, kafkaBrokers: ['k1:9092', 'k2:9092'], kafkaNamespace: 'staging', logLevel: 'debug', consumerConcurrency: 6, databasePoolSize: 20 });
+    expect(config).toMatchObject({ port: 8080, kafkaBrokers: ['k1:9092', 'k2:9092'], kafkaNamespace: 'staging', logLevel: 'debug', consumerConcurrency: 12, databasePoolSize: 20 });
   });
 
   it('names every bad variable, what it must be and what it was, in one error', () => {

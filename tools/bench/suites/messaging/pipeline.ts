@@ -87,6 +87,7 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
     const latencies = ids.map((id) => (useCase.effectAt.get(id) ?? 0) - (committedAt.get(id) ?? 0)).sort((a, b) => a - b);
     ctx.record('pipeline_commit_to_effect_p50', percentile(latencies, 50), 'ms');
     ctx.record('pipeline_commit_to_effect_p99', percentile(latencies, 99), 'ms');
+    ctx.progress(`pipeline: commit-to-effect p90 ${percentile(latencies, 90)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies[latencies.length - 1]} ms`);
   } finally {
     await relay.stop();
     await consumer.stop(2000);

@@ -17,7 +17,7 @@ export function configEnv(service: ServiceModel): Record<string, string> {
     LOG_FORMAT: 'json',
     SHUTDOWN_TIMEOUT_MS: String(SETTINGS.shutdownTimeoutMs),
     DATABASE_POOL_SIZE: '10',
-    CONSUMER_CONCURRENCY: '3',
+    CONSUMER_CONCURRENCY: '6',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
   };
 }
