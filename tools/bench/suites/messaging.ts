@@ -14,9 +14,13 @@ const suite: BenchSuite = async (ctx) => {
   const env = await benchEnv();
   try {
     const raw = await rawKafkajs(ctx, env, ctx.quick ? 10_000 : 50_000);
+    await env.settle();
     await outboxRelayBacklog(ctx, env, ctx.quick ? 10_000 : 50_000, raw.produce);
+    await env.settle();
     await pipeline(ctx, env, ctx.quick ? 2_000 : 10_000, raw.produceConsume);
+    await env.settle();
     await windows(ctx, env, ctx.quick ? 5_000 : 30_000, raw.consume);
+    await env.settle();
     await manyGroups(ctx, env);
   } finally {
     await env.close();

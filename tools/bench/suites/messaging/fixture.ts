@@ -43,6 +43,12 @@ export interface BenchEnv {
   /** A fresh database with the messaging schema. */
   database(name: string): Promise<TestDatabase>;
   naming(): KafkaNaming;
+  /**
+   * Between measurements: drops the databases used so far (no autovacuum of the last phase's
+   * dead rows during the next), checkpoints (no checkpoint of its WAL in the middle of the
+   * next), and lets the machine go quiet for a moment.
+   */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -72,6 +78,13 @@ export async function benchEnv(): Promise<BenchEnv> {
       await applySqlMigrations(db.pool, MESSAGING_MIGRATIONS);
       databases.push(db);
       return db;
+    },
+    async settle() {
+      for (const db of databases.splice(0)) await db.drop().catch(() => undefined);
+      const admin = await createTestDatabase('bench_settle', { poolSize: 1 });
+      await admin.pool.query('CHECKPOINT');
+      await admin.drop();
+      await sleep(2000);
     },
     async close() {
       const all = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));

@@ -57,6 +57,7 @@ class BatchedDigestPerOwner extends DigestPerOwner {
  */
 export async function windows(ctx: BenchContext, env: BenchEnv, count: number, rawConsume: number): Promise<void> {
   await windowedUseCase(ctx, env, new DigestPerOwner(), 'windows', count, rawConsume);
+  await env.settle();
   await windowedUseCase(ctx, env, new BatchedDigestPerOwner(), 'windows_batch_handler', count, rawConsume);
 }
 
