@@ -227,18 +227,36 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
     }
   });
 
-  it('prunes staged events of windows handled long ago, keeping the windows as idempotency records', async () => {
+  it('prunes windows handled long ago with their staged events; an event for a pruned window is late, not a new window', async () => {
     const group = messaging.consumers[0].groupId;
     const count = async (table: string) => Number((await h.db.pool.query(`SELECT count(*) FROM messaging.${table} WHERE consumer_group = $1`, [group])).rows[0].count);
     const staged = await count('window_events');
     const windows = await count('windows');
     expect(staged).toBeGreaterThan(0);
     const closer = (messaging.consumers[0] as WindowedUseCaseConsumer).closer;
-    expect(await closer.prune(Date.now())).toBe(0); // handled just now: kept for an hour
-    const pruned = await closer.prune(Date.now() + 2 * 60 * 60 * 1000); // as if two hours later
-    expect(pruned).toBeGreaterThan(0);
-    expect(await count('window_events')).toBe(staged - pruned);
-    expect(await count('windows')).toBe(windows);
+    expect(await closer.prune(Date.now())).toEqual({ events: 0, windows: 0 }); // handled just now: kept for an hour
+    const pruned = await closer.prune(Date.now() + 2 * 60 * 60 * 1000); // as if two hours later: every window here was handled
+    expect(pruned).toEqual({ events: staged, windows });
+    expect(await count('window_events')).toBe(0);
+    expect(await count('windows')).toBe(0);
+
+    // Ten seconds ago is at or before the newest pruned window's close: without the prune mark
+    // this event would open its window again and be handled as if it were on time.
+    const owner = randomUUID();
+    const late = cloudEventMessage(EndpointUpdated, endpointEvent(owner), { time: new Date(Date.now() - 10_000) });
+    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
+    try {
+      await send([late]);
+      const letter = await eventually(() => {
+        const found = dlq.messages.find((m) => m.headers.ce_id === late.headers.ce_id);
+        expect(found).toBeDefined();
+        return found!;
+      }, { timeoutMs: 15_000 });
+      expect(letter.headers[DLQ.reason]).toBe('late-event');
+    } finally {
+      await dlq.stop();
+    }
+    expect((await seen('digest')).filter((w) => w.owner === owner)).toHaveLength(0);
+    expect(await count('windows')).toBe(0);
   });
 });
-

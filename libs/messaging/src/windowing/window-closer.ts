@@ -6,7 +6,7 @@ import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
 import { errorFields, withTransaction, type Logger } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { countDueWindows, eventsOfWindows, lockDueWindows, markWindowsClosed, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
+import { countDueWindows, eventsOfWindows, lockDueWindows, markWindowsClosed, pruneHandledWindows, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowBatchContext, WindowedUseCase } from './windowed-use-case';
 
 export interface WindowCloserOptions {
@@ -28,8 +28,8 @@ export interface WindowCloserOptions {
   readonly gateOnWatermarks: boolean;
   /** Fallback scan for windows no timer of ours knows (staged by an instance that died). */
   readonly pollIntervalMs?: number;
-  /** How long staged events are kept after their window was handled (default 1 h). */
-  readonly retainStagedEventsMs?: number;
+  /** How long handled windows and their staged events are kept (default 1 h). */
+  readonly retainHandledWindowsMs?: number;
 }
 
 interface BatchOutcome {
@@ -110,20 +110,26 @@ export class WindowCloser {
     this.timer = setTimeout(() => this.kick(), Math.max(0, earliest - Date.now()));
   }
 
-  /** Deletes staged events of long-handled windows, so the staging table does not grow forever. */
-  async prune(now = Date.now()): Promise<number> {
-    const handledBefore = now - (this.options.retainStagedEventsMs ?? 60 * 60 * 1000);
-    let deleted = 0;
+  /**
+   * Deletes long-handled windows and their staged events, so neither table grows forever.
+   * Returns how many staged events and windows went.
+   */
+  async prune(now = Date.now()): Promise<{ events: number; windows: number }> {
+    const handledBefore = now - (this.options.retainHandledWindowsMs ?? 60 * 60 * 1000);
+    const pruned = { events: 0, windows: 0 };
+    const { pool, group, logger } = this.options;
+    const inBatches = async (step: () => Promise<number>, count: (n: number) => void) => {
+      for (let n = PRUNE_BATCH; n === PRUNE_BATCH; count(n)) n = await step();
+    };
     try {
-      for (;;) {
-        const batch = await pruneStagedEvents(this.options.pool, this.options.group, handledBefore, PRUNE_BATCH);
-        deleted += batch;
-        if (batch < PRUNE_BATCH) break;
-      }
+      // Events first: a window is deleted only once none of its events is left.
+      await inBatches(() => pruneStagedEvents(pool, group, handledBefore, PRUNE_BATCH), (n) => (pruned.events += n));
+      await inBatches(() => pruneHandledWindows(pool, group, handledBefore, PRUNE_BATCH), (n) => (pruned.windows += n));
     } catch (error) {
-      this.options.logger.warn('pruning staged window events failed', { group: this.options.group, ...errorFields(error) });
+      logger.warn('pruning handled windows failed', { group, ...errorFields(error) });
     }
-    return deleted;
+    if (pruned.events + pruned.windows > 0) logger.debug('pruned handled windows', { group, ...pruned });
+    return pruned;
   }
 
   /** Looks for due windows now (after a watermark moved, say). */
@@ -198,10 +204,20 @@ export class WindowCloser {
     const { pool, group, useCase, publisher, logger } = this.options;
     return withTransaction(pool, async (tx) => {
       const outcome: BatchOutcome = { locked: 0, closed: [], failed: [] };
-      const windows = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
+      let windows = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
       outcome.locked = windows.length;
       if (windows.length === 0) return outcome;
       const stored = await eventsOfWindows(tx, group, windows);
+      // Only a stager racing a prune can leave a window without events: closed, no handler call.
+      const empty = windows.filter((w) => (stored.get(windowIdString(w)) ?? []).length === 0);
+      if (empty.length > 0) {
+        outcome.closed.push(...empty.map((w) => ({ ...w, eventCount: 0 })));
+        windows = windows.filter((w) => !empty.includes(w));
+        if (windows.length === 0) {
+          await markWindowsClosed(tx, group, outcome.closed, false);
+          return outcome;
+        }
+      }
       const eventWindowOf = (window: DueWindow): EventWindow<ReceivedEnvelope> => ({
         key: window.key,
         start: new Date(window.start),

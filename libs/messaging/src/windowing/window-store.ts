@@ -33,6 +33,9 @@ export interface DueWindow extends WindowId {
 
 export type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown };
 
+/** The group's prune mark in SQL ($1: the group): windows closing at or before it may have been handled and pruned. */
+const PRUNE_MARK = `coalesce((SELECT m.pruned_through FROM messaging.window_prune_marks m WHERE m.consumer_group = $1), '-infinity')`;
+
 /**
  * Stages a batch of events into their windows in the caller's transaction: opens windows (or
  * extends their close time), records each event in each open window once, and reports the
@@ -77,23 +80,27 @@ export async function stageEvents(tx: SqlClient, group: string, batch: readonly 
   list.sort((a, b) => a.start - b.start || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const params = [group, list.map((w) => w.key), list.map((w) => w.start), list.map((w) => w.end), list.map((w) => w.closeAt)];
   // Open what is new, without touching existing rows: stagers of other partitions share them.
+  // Windows as old as pruned ones are not opened again: their events are late.
   await tx.query(
     `INSERT INTO messaging.windows (consumer_group, window_key, window_start, window_end, close_at)
      SELECT $1, k, to_timestamp(s / 1000.0), to_timestamp(e / 1000.0), to_timestamp(c / 1000.0)
        FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[]) AS w(k, s, e, c)
+      WHERE to_timestamp(c / 1000.0) > ${PRUNE_MARK}
      ON CONFLICT (consumer_group, window_key, window_start) DO NOTHING`,
     params,
   );
   // A shared lock: stagers do not wait for each other, but a window being handled (locked for
   // update by the closer) is waited for and then seen closed; a window we hold is skipped by
-  // the closer until we commit, and then handled with our events in it.
+  // the closer until we commit, and then handled with our events in it. The prune mark is read
+  // again: a prune that committed during the INSERT above may have let it reopen a pruned
+  // window, which stays empty here and is closed without a handler call.
   const { rows: openRows } = await tx.query<{ window_key: string; start_ms: string; close_ms: string }>(
     `SELECT w.window_key, (extract(epoch from w.window_start) * 1000)::float8::text AS start_ms,
             (extract(epoch from w.close_at) * 1000)::float8::text AS close_ms
        FROM messaging.windows w
        JOIN unnest($2::text[], $3::float8[], $4::float8[], $5::float8[]) AS x(k, s, e, c)
          ON w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)
-      WHERE w.consumer_group = $1 AND w.closed_at IS NULL
+      WHERE w.consumer_group = $1 AND w.closed_at IS NULL AND w.close_at > ${PRUNE_MARK}
       ORDER BY w.window_start, w.window_key
         FOR SHARE OF w`,
     params,
@@ -250,4 +257,30 @@ export async function pruneStagedEvents(client: SqlClient, group: string, handle
     [group, handledBeforeMs, batch],
   );
   return rowCount ?? 0;
+}
+
+/**
+ * Deletes windows handled before `handledBeforeMs` whose staged events are gone, a batch at a
+ * time, and moves the group's prune mark past them in the same statement, so no stager can
+ * open one of them again unnoticed.
+ */
+export async function pruneHandledWindows(client: SqlClient, group: string, handledBeforeMs: number, batch: number): Promise<number> {
+  const { rows } = await client.query<{ pruned: number }>(
+    `WITH gone AS (
+       DELETE FROM messaging.windows w
+        WHERE w.ctid = ANY (ARRAY(
+          SELECT x.ctid FROM messaging.windows x
+           WHERE x.consumer_group = $1 AND x.closed_at < to_timestamp($2 / 1000.0)
+             AND NOT EXISTS (SELECT 1 FROM messaging.window_events e
+                              WHERE e.consumer_group = x.consumer_group AND e.window_key = x.window_key AND e.window_start = x.window_start)
+           LIMIT $3))
+       RETURNING w.close_at),
+     marked AS (
+       INSERT INTO messaging.window_prune_marks (consumer_group, pruned_through)
+       SELECT $1, max(close_at) FROM gone HAVING count(*) > 0
+       ON CONFLICT (consumer_group) DO UPDATE SET pruned_through = GREATEST(messaging.window_prune_marks.pruned_through, EXCLUDED.pruned_through))
+     SELECT count(*)::int AS pruned FROM gone`,
+    [group, handledBeforeMs, batch],
+  );
+  return rows[0]?.pruned ?? 0;
 }

@@ -53,4 +53,21 @@ export const WINDOW_MIGRATIONS: readonly SqlMigration[] = [
       DROP TABLE messaging.windows;
     `,
   },
+  {
+    id: '1764000000002-messaging-window-pruning',
+    up: `
+      -- Handled windows are deleted after a retention period (with their staged events), so the
+      -- table stays the size of that period. A window closing at or before pruned_through may
+      -- have existed and been handled: an event for it is late, and no new window is opened.
+      CREATE TABLE messaging.window_prune_marks (
+        consumer_group text        PRIMARY KEY,
+        pruned_through timestamptz NOT NULL
+      );
+      CREATE INDEX windows_handled ON messaging.windows (consumer_group, closed_at) WHERE closed_at IS NOT NULL;
+    `,
+    down: `
+      DROP INDEX messaging.windows_handled;
+      DROP TABLE messaging.window_prune_marks;
+    `,
+  },
 ];
