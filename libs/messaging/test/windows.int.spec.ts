@@ -102,6 +102,20 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
       )
     ).rows.map((r) => ({ owner: r.owner_id, start: Number(r.start), end: Number(r.end), ids: r.event_ids }));
   const send = (messages: ReturnType<typeof cloudEventMessage>[]) => produceRaw(h.brokers, h.naming.topic(EndpointUpdated), messages);
+  /** Sends one message and waits for it on the digest use case's dead-letter topic. */
+  const sendToDeadLetter = async (message: ReturnType<typeof cloudEventMessage>) => {
+    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
+    try {
+      await send([message]);
+      return await eventually(() => {
+        const found = dlq.messages.find((m) => m.headers.ce_id === message.headers.ce_id);
+        expect(found).toBeDefined();
+        return found!;
+      }, { timeoutMs: 15_000 });
+    } finally {
+      await dlq.stop();
+    }
+  };
 
   beforeAll(async () => {
     h = await messagingHarness('windows');
@@ -190,19 +204,8 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
     await eventually(async () => expect((await seen('late-aware')).filter((w) => w.owner === owner)).toHaveLength(1), { timeoutMs: 15_000 });
 
     const late = cloudEventMessage(EndpointUpdated, endpointEvent(owner, 2), { time });
-    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
-    try {
-      await send([late]);
-      const letter = await eventually(() => {
-        const found = dlq.messages.find((m) => m.headers.ce_id === late.headers.ce_id);
-        expect(found).toBeDefined();
-        return found!;
-      }, { timeoutMs: 15_000 });
-      expect(letter.headers[DLQ.reason]).toBe('late-event');
-      await eventually(() => expect(lateHandled.lateSeen).toContainEqual({ eventId: late.headers.ce_id, windowStart: Math.floor(time.getTime() / 500) * 500 }), { timeoutMs: 15_000 });
-    } finally {
-      await dlq.stop();
-    }
+    expect((await sendToDeadLetter(late)).headers[DLQ.reason]).toBe('late-event');
+    await eventually(() => expect(lateHandled.lateSeen).toContainEqual({ eventId: late.headers.ce_id, windowStart: Math.floor(time.getTime() / 500) * 500 }), { timeoutMs: 15_000 });
     // The handled window was not touched again.
     expect((await seen('digest')).find((w) => w.owner === owner)?.ids).toEqual([onTime.headers.ce_id]);
   });
@@ -244,18 +247,7 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
     // this event would open its window again and be handled as if it were on time.
     const owner = randomUUID();
     const late = cloudEventMessage(EndpointUpdated, endpointEvent(owner), { time: new Date(Date.now() - 10_000) });
-    const dlq = await new TopicReader(h.brokers, [messaging.consumers[0].deadLetterTopic]).start();
-    try {
-      await send([late]);
-      const letter = await eventually(() => {
-        const found = dlq.messages.find((m) => m.headers.ce_id === late.headers.ce_id);
-        expect(found).toBeDefined();
-        return found!;
-      }, { timeoutMs: 15_000 });
-      expect(letter.headers[DLQ.reason]).toBe('late-event');
-    } finally {
-      await dlq.stop();
-    }
+    expect((await sendToDeadLetter(late)).headers[DLQ.reason]).toBe('late-event');
     expect((await seen('digest')).filter((w) => w.owner === owner)).toHaveLength(0);
     expect(await count('windows')).toBe(0);
   });

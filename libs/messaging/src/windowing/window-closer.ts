@@ -4,7 +4,7 @@ import type { EventEnvelope, ReceivedEnvelope } from '../envelope/envelope';
 import { isRetriable } from '../consumer/error-classification';
 import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
-import { errorFields, withTransaction, type Logger } from '@platform/core';
+import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
 import { countDueWindows, eventsOfWindows, lockDueWindows, markWindowsClosed, pruneHandledWindows, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowBatchContext, WindowedUseCase } from './windowed-use-case';
@@ -30,6 +30,12 @@ export interface WindowCloserOptions {
   readonly pollIntervalMs?: number;
   /** How long handled windows and their staged events are kept (default 1 h). */
   readonly retainHandledWindowsMs?: number;
+}
+
+/** A locked window with its staged events. */
+interface LoadedWindow {
+  readonly window: DueWindow;
+  readonly events: readonly StoredEnvelope[];
 }
 
 interface BatchOutcome {
@@ -201,67 +207,66 @@ export class WindowCloser {
   }
 
   private runBatch(now: number, limit: number, skip: readonly WindowId[], isolate: boolean): Promise<BatchOutcome> {
-    const { pool, group, useCase, publisher, logger } = this.options;
+    const { pool, group, useCase } = this.options;
     return withTransaction(pool, async (tx) => {
       const outcome: BatchOutcome = { locked: 0, closed: [], failed: [] };
-      let windows = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
-      outcome.locked = windows.length;
-      if (windows.length === 0) return outcome;
-      const stored = await eventsOfWindows(tx, group, windows);
+      const locked = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
+      outcome.locked = locked.length;
+      if (locked.length === 0) return outcome;
+      const stored = await eventsOfWindows(tx, group, locked);
+      const windows = locked.map((window) => ({ window, events: stored.get(windowIdString(window)) ?? [] }));
       // Only a stager racing a prune can leave a window without events: closed, no handler call.
-      const empty = windows.filter((w) => (stored.get(windowIdString(w)) ?? []).length === 0);
-      if (empty.length > 0) {
-        outcome.closed.push(...empty.map((w) => ({ ...w, eventCount: 0 })));
-        windows = windows.filter((w) => !empty.includes(w));
-        if (windows.length === 0) {
-          await markWindowsClosed(tx, group, outcome.closed, false);
-          return outcome;
-        }
-      }
-      const eventWindowOf = (window: DueWindow): EventWindow<ReceivedEnvelope> => ({
-        key: window.key,
-        start: new Date(window.start),
-        end: new Date(window.end),
-        events: (stored.get(windowIdString(window)) ?? []).map((e) => this.revive(e)),
-      });
-      if (useCase.handleWindows && !isolate) {
-        // The whole batch in one call; if it throws, the batch is redone window by window.
-        const eventWindows = windows.map(eventWindowOf);
-        const context: WindowBatchContext = {
-          tx,
-          logger,
-          publishAll: (items) => publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window), ...pending.metadata } }))),
-        };
-        try {
-          await useCase.handleWindows(eventWindows as never, context);
-        } catch (error) {
-          throw new WindowFailed(error);
-        }
-        outcome.closed.push(...windows.map((window, i) => ({ ...window, eventCount: eventWindows[i].events.length })));
-        await markWindowsClosed(tx, group, outcome.closed, false);
-        return outcome;
-      }
-      for (const window of windows) {
-        if (isolate) await tx.query('SAVEPOINT one_window');
-        try {
-          const eventWindow = eventWindowOf(window);
-          const context: HandlerContext = {
-            tx,
-            logger,
-            publish: (event, payload, metadata) => publisher.publish(tx, event, payload, { ...causedBy(eventWindow), ...metadata }),
-          };
-          await useCase.handleWindow(eventWindow as never, context);
-          if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
-          outcome.closed.push({ ...window, eventCount: eventWindow.events.length });
-        } catch (error) {
-          if (!isolate) throw new WindowFailed(error);
-          await tx.query('ROLLBACK TO SAVEPOINT one_window');
-          outcome.failed.push({ window, error });
-        }
-      }
+      for (const { window } of windows.filter((w) => w.events.length === 0)) outcome.closed.push({ ...window, eventCount: 0 });
+      const toHandle = windows.filter((w) => w.events.length > 0);
+      if (toHandle.length > 0 && useCase.handleWindows && !isolate) await this.handleTogether(tx, toHandle, outcome);
+      else if (toHandle.length > 0) await this.handleOneByOne(tx, toHandle, isolate, outcome);
       await markWindowsClosed(tx, group, outcome.closed, false);
       return outcome;
     });
+  }
+
+  /** The whole batch in one handleWindows call; if it throws, the batch is redone window by window. */
+  private async handleTogether(tx: SqlClient, windows: readonly LoadedWindow[], outcome: BatchOutcome): Promise<void> {
+    const { useCase, publisher, logger } = this.options;
+    const eventWindows = windows.map((w) => this.eventWindow(w));
+    const context: WindowBatchContext = {
+      tx,
+      logger,
+      publishAll: (items) => publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window), ...pending.metadata } }))),
+    };
+    try {
+      await useCase.handleWindows?.(eventWindows as never, context);
+    } catch (error) {
+      throw new WindowFailed(error);
+    }
+    outcome.closed.push(...windows.map(({ window, events }) => ({ ...window, eventCount: events.length })));
+  }
+
+  /** handleWindow per window; isolated, each under a savepoint so a failing one is rolled back alone. */
+  private async handleOneByOne(tx: SqlClient, windows: readonly LoadedWindow[], isolate: boolean, outcome: BatchOutcome): Promise<void> {
+    const { useCase, publisher, logger } = this.options;
+    for (const loaded of windows) {
+      if (isolate) await tx.query('SAVEPOINT one_window');
+      try {
+        const eventWindow = this.eventWindow(loaded);
+        const context: HandlerContext = {
+          tx,
+          logger,
+          publish: (event, payload, metadata) => publisher.publish(tx, event, payload, { ...causedBy(eventWindow), ...metadata }),
+        };
+        await useCase.handleWindow(eventWindow as never, context);
+        if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
+        outcome.closed.push({ ...loaded.window, eventCount: loaded.events.length });
+      } catch (error) {
+        if (!isolate) throw new WindowFailed(error);
+        await tx.query('ROLLBACK TO SAVEPOINT one_window');
+        outcome.failed.push({ window: loaded.window, error });
+      }
+    }
+  }
+
+  private eventWindow({ window, events }: LoadedWindow): EventWindow<ReceivedEnvelope> {
+    return { key: window.key, start: new Date(window.start), end: new Date(window.end), events: events.map((e) => this.revive(e)) };
   }
 
   private recordClosed(window: DueWindow): void {
