@@ -124,7 +124,14 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
     ]);
     await eventually(async () => expect((await effects()).filter((e) => [a, b, c].includes(e.api_id))).toHaveLength(5), { timeoutMs: 20_000 });
     const order = (await effects()).filter((e) => [a, b, c].includes(e.api_id)).map((e) => e.path);
-    expect(order).toEqual(['/b/1', '/b/2', '/c/1', '/a/fail-2', '/a/2']);
+    // b's first event, behind a's failed one on the partition, did not wait for a's retries; a's
+    // second event waited for a's first. Where b/2 and c/1 fall against a's retries after back-off
+    // depends on how busy the machine is, so it is not asserted.
+    expect(order[0]).toBe('/b/1');
+    const at = (path: string) => order.indexOf(path);
+    expect(at('/a/fail-2')).toBeLessThan(at('/a/2'));
+    expect(at('/b/1')).toBeLessThan(at('/b/2'));
+    expect([...order].sort()).toEqual(['/a/2', '/a/fail-2', '/b/1', '/b/2', '/c/1']);
   });
 
   it('redrives dead letters in order through the use case, once', async () => {
