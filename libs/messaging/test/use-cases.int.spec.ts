@@ -1,7 +1,7 @@
 import { withTransaction } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { TemplateUpdated, UserCreated } from '@platform/contracts';
-import { CE, DLQ, ServiceMessaging, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
+import { CE, DLQ, ServiceMessaging, UseCaseConsumer, USE_CASE_TOPIC_RETENTION_MS, type BrokerAdmin, type EnvelopeOf, type HandlerContext, type UseCase } from '../src';
 import { eventually, produceRaw, TopicReader } from '@platform/testing';
 import { messagingHarness, type MessagingHarness } from './harness';
 
@@ -144,5 +144,20 @@ describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () =>
     const marker = (await registerUsers(1))[0].id;
     await eventually(async () => expect((await handled('welcome')).map((r) => r.event_id)).toContain(marker), { timeoutMs: 30_000 });
     expect((await handled('welcome')).filter((r) => r.event_id === id)).toHaveLength(1);
+  });
+
+  it('deletes inbox records once Kafka could no longer deliver their event again, and only its own group\'s', async () => {
+    const [welcome, audit] = messaging.consumers as UseCaseConsumer[];
+    const inboxOf = async (group: string) => Number((await h.db.pool.query('SELECT count(*) FROM messaging.inbox WHERE consumer_group = $1', [group])).rows[0].count);
+    const before = await inboxOf(welcome.groupId);
+    const others = await inboxOf(audit.groupId);
+    expect(before).toBeGreaterThan(0);
+    // UserCreated is kept 7 days, the redrive topic 14: records stay 15 days.
+    expect(welcome.inboxRetentionMs).toBe(USE_CASE_TOPIC_RETENTION_MS + 24 * 60 * 60 * 1000);
+    expect(await welcome.pruneInbox()).toBe(0);
+    expect(await welcome.pruneInbox(Date.now() + welcome.inboxRetentionMs - 60_000)).toBe(0);
+    expect(await welcome.pruneInbox(Date.now() + welcome.inboxRetentionMs + 60_000)).toBe(before);
+    expect(await inboxOf(welcome.groupId)).toBe(0);
+    expect(await inboxOf(audit.groupId)).toBe(others);
   });
 });

@@ -14,6 +14,22 @@ export async function recordInInbox(tx: SqlClient, group: string, envelope: Rece
   return rowCount === 1;
 }
 
+/**
+ * Deletes up to `batch` inbox records of the group handled before `handledBeforeMs`; returns
+ * how many went. Records are kept as long as Kafka could deliver their event again.
+ */
+export async function pruneInbox(client: SqlClient, group: string, handledBeforeMs: number, batch: number): Promise<number> {
+  const { rowCount } = await client.query(
+    `DELETE FROM messaging.inbox i
+      WHERE i.ctid = ANY (ARRAY(
+        SELECT x.ctid FROM messaging.inbox x
+         WHERE x.handled_at < to_timestamp($2 / 1000.0) AND x.consumer_group = $1
+         LIMIT $3))`,
+    [group, handledBeforeMs, batch],
+  );
+  return rowCount ?? 0;
+}
+
 /** recordInInbox for several events in one statement; returns the ids recorded now (not seen before). */
 export async function recordAllInInbox(tx: SqlClient, group: string, envelopes: readonly ReceivedEnvelope[]): Promise<Set<string>> {
   const { rows } = await tx.query<{ event_id: string }>(

@@ -7,7 +7,8 @@ import type { OutboxPublisher } from '../outbox/publisher';
 import type { DeadLetterWriter } from './dead-letters';
 import { decodeMessage, isPoisonMessageError } from './decode-message';
 import { joinGroup } from './join-group';
-import { recordAllInInbox, recordInInbox } from './inbox';
+import { pruneInbox, recordAllInInbox, recordInInbox } from './inbox';
+import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
@@ -29,7 +30,12 @@ export interface UseCaseConsumerOptions extends ConsumerDependencies {
   readonly useCase: UseCase;
   /** Events queued behind parked keys, per partition, before that partition stops fetching. */
   readonly maxParkedPerPartition?: number;
+  /** How often old inbox records are deleted (default every 10 minutes). */
+  readonly inboxPruneIntervalMs?: number;
 }
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const INBOX_PRUNE_BATCH = 5000;
 
 /** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
 export const DEFAULT_MAX_PER_TRANSACTION = 20;
@@ -60,8 +66,17 @@ export class UseCaseConsumer {
   private processors = new Map<string, PartitionProcessor>();
   private readonly logger: Logger;
 
+  /**
+   * How long an inbox record is kept: as long as Kafka could deliver its event again (the
+   * longest retention of the use case's topics, its redrive topic included) plus a day. Even
+   * a group reset to the earliest offset then finds every event it already handled.
+   */
+  readonly inboxRetentionMs: number;
+  private inboxPruner?: NodeJS.Timeout;
+
   constructor(private readonly options: UseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
+    this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...useCase.events.map((e) => e.contract.retentionMs)) + DAY_MS;
     ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
     this.logger = options.logger;
@@ -103,6 +118,8 @@ export class UseCaseConsumer {
       onBatch: (batch) => this.processorFor(batch).take(batch),
     });
     this.status_ = 'running';
+    this.inboxPruner = setInterval(() => void this.pruneInbox(), this.options.inboxPruneIntervalMs ?? 10 * 60 * 1000);
+    this.inboxPruner.unref();
     this.logger.info('use case consuming', { group: this.groupId, topics: this.topics });
   }
 
@@ -111,6 +128,7 @@ export class UseCaseConsumer {
    * what finished is committed, and the partitions are handed back to the group.
    */
   async stop(deadlineMs = 10_000): Promise<void> {
+    clearInterval(this.inboxPruner);
     if (!this.consumer) return;
     this.status_ = 'stopping';
     await Promise.all([...this.processors.values()].map((p) => p.stop(deadlineMs)));
@@ -118,6 +136,18 @@ export class UseCaseConsumer {
     this.consumer = undefined;
     this.processors.clear();
     this.status_ = 'stopped';
+  }
+
+  /** Deletes this group's inbox records older than the retention; returns how many went. */
+  async pruneInbox(now = Date.now()): Promise<number> {
+    let pruned = 0;
+    try {
+      for (let n = INBOX_PRUNE_BATCH; n === INBOX_PRUNE_BATCH; pruned += n) n = await pruneInbox(this.options.pool, this.groupId, now - this.inboxRetentionMs, INBOX_PRUNE_BATCH);
+    } catch (error) {
+      this.logger.warn('pruning the inbox failed', { group: this.groupId, ...errorFields(error) });
+    }
+    if (pruned > 0) this.logger.debug('pruned inbox records', { group: this.groupId, pruned });
+    return pruned;
   }
 
   private processorFor(batch: PartitionBatch): PartitionProcessor {

@@ -13,9 +13,12 @@ export class TopicMismatchError extends Error {
   }
 }
 
+/** How long a use case's dead-letter and redrive topics keep their messages. */
+export const USE_CASE_TOPIC_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
+
 /** A use case's own topics (dead letters, redrive): one partition keeps their total order. */
 export function useCaseTopicSpecs(naming: KafkaNaming, service: string, useCase: string): TopicSpec[] {
-  const config = { 'retention.ms': String(14 * 24 * 60 * 60 * 1000), 'cleanup.policy': 'delete' };
+  const config = { 'retention.ms': String(USE_CASE_TOPIC_RETENTION_MS), 'cleanup.policy': 'delete' };
   return [
     { topic: naming.deadLetterTopic(service, useCase), partitions: 1, config },
     { topic: naming.redriveTopic(service, useCase), partitions: 1, config },

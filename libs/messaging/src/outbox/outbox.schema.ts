@@ -63,4 +63,13 @@ const OUTBOX_INBOX_MIGRATIONS: readonly SqlMigration[] = [
 ];
 
 /** Tables the messaging library keeps in each service's own database, schema `messaging`. */
-export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [...OUTBOX_INBOX_MIGRATIONS, ...WINDOW_MIGRATIONS];
+/** Inbox records are deleted by age; a BRIN index finds the old ones at almost no cost per insert. */
+const INBOX_RETENTION_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: '1764000000003-messaging-inbox-retention',
+    up: 'CREATE INDEX inbox_handled_at ON messaging.inbox USING brin (handled_at);',
+    down: 'DROP INDEX messaging.inbox_handled_at;',
+  },
+];
+
+export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [...OUTBOX_INBOX_MIGRATIONS, ...WINDOW_MIGRATIONS, ...INBOX_RETENTION_MIGRATIONS];
