@@ -9,6 +9,7 @@ import { decodeMessage, isPoisonMessageError } from './decode-message';
 import { joinGroup } from './join-group';
 import { pruneInbox, recordAllInInbox, recordInInbox } from './inbox';
 import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
+import { deleteInBatches } from '../retention/delete-in-batches';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
@@ -35,7 +36,6 @@ export interface UseCaseConsumerOptions extends ConsumerDependencies {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const INBOX_PRUNE_BATCH = 5000;
 
 /** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
 export const DEFAULT_MAX_PER_TRANSACTION = 20;
@@ -142,7 +142,7 @@ export class UseCaseConsumer {
   async pruneInbox(now = Date.now()): Promise<number> {
     let pruned = 0;
     try {
-      for (let n = INBOX_PRUNE_BATCH; n === INBOX_PRUNE_BATCH; pruned += n) n = await pruneInbox(this.options.pool, this.groupId, now - this.inboxRetentionMs, INBOX_PRUNE_BATCH);
+      await deleteInBatches((limit) => pruneInbox(this.options.pool, this.groupId, now - this.inboxRetentionMs, limit), (n) => (pruned += n));
     } catch (error) {
       this.logger.warn('pruning the inbox failed', { group: this.groupId, ...errorFields(error) });
     }

@@ -8,6 +8,7 @@ import { errorFields, withTransaction, type Logger, type SqlClient } from '@plat
 import type { OutboxPublisher } from '../outbox/publisher';
 import { countDueWindows, eventsOfWindows, lockDueWindows, markWindowsClosed, pruneHandledWindows, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
 import type { EventWindow, WindowBatchContext, WindowedUseCase } from './windowed-use-case';
+import { deleteInBatches } from '../retention/delete-in-batches';
 
 export interface WindowCloserOptions {
   readonly group: string;
@@ -53,7 +54,6 @@ class WindowFailed extends Error {
 
 /** How often staged events of long-handled windows are deleted. */
 const PRUNE_INTERVAL_MS = 60_000;
-const PRUNE_BATCH = 5000;
 
 /** At most this many windows per transaction, and this many transactions side by side. */
 const BATCH = 20;
@@ -124,13 +124,10 @@ export class WindowCloser {
     const handledBefore = now - (this.options.retainHandledWindowsMs ?? 60 * 60 * 1000);
     const pruned = { events: 0, windows: 0 };
     const { pool, group, logger } = this.options;
-    const inBatches = async (step: () => Promise<number>, count: (n: number) => void) => {
-      for (let n = PRUNE_BATCH; n === PRUNE_BATCH; count(n)) n = await step();
-    };
     try {
       // Events first: a window is deleted only once none of its events is left.
-      await inBatches(() => pruneStagedEvents(pool, group, handledBefore, PRUNE_BATCH), (n) => (pruned.events += n));
-      await inBatches(() => pruneHandledWindows(pool, group, handledBefore, PRUNE_BATCH), (n) => (pruned.windows += n));
+      await deleteInBatches((limit) => pruneStagedEvents(pool, group, handledBefore, limit), (n) => (pruned.events += n));
+      await deleteInBatches((limit) => pruneHandledWindows(pool, group, handledBefore, limit), (n) => (pruned.windows += n));
     } catch (error) {
       logger.warn('pruning handled windows failed', { group, ...errorFields(error) });
     }

@@ -151,6 +151,13 @@ function storable(envelope: ReceivedEnvelope): StoredEnvelope {
 }
 
 /**
+ * A window row of group $1 is due at $2 (ms): unhandled, past its close time and, when the
+ * boolean parameter `gate` is true (event time), passed by every partition's watermark.
+ */
+const isDue = (gate: string) => `consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
+        AND (NOT ${gate} OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))`;
+
+/**
  * Locks up to `limit` due, unhandled windows of the group: due by the clock and, for event-time
  * windows, passed by every partition's watermark. Windows locked elsewhere (another instance, or a stager still
  * writing into them) are skipped, not waited for.
@@ -167,8 +174,7 @@ export async function lockDueWindows(
     `SELECT window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
             (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms
        FROM messaging.windows
-      WHERE consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
-        AND (NOT $6 OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))
+      WHERE ${isDue('$6')}
         AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::float8[]) AS x(k, s)
                          WHERE x.k = window_key AND to_timestamp(x.s / 1000.0) = window_start)
       ORDER BY close_at
@@ -183,8 +189,7 @@ export async function lockDueWindows(
 export async function countDueWindows(client: SqlClient, group: string, nowMs: number, gateOnWatermarks: boolean): Promise<number> {
   const { rows } = await client.query<{ due: number }>(
     `SELECT count(*)::int AS due FROM messaging.windows
-      WHERE consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
-        AND (NOT $3 OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))`,
+      WHERE ${isDue('$3')}`,
     [group, nowMs, gateOnWatermarks],
   );
   return rows[0]?.due ?? 0;
