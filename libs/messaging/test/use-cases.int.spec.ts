@@ -160,4 +160,41 @@ describe('use cases: one consumer group each (real PostgreSQL and Kafka)', () =>
     expect(await inboxOf(welcome.groupId)).toBe(0);
     expect(await inboxOf(audit.groupId)).toBe(others);
   });
+
+  it('runs afterCommit callbacks once the effects are committed, once per event, never for a rolled-back attempt', async () => {
+    const userId = randomUUID();
+    const failOnce = new Set<string>();
+    const calls: { eventId: string; committed: Promise<number> }[] = [];
+    const hooks: UseCase<readonly [typeof UserCreated]> = {
+      name: 'commit-hooks',
+      events: [UserCreated] as const,
+      retry: { initialBackoffMs: 10, maxBackoffMs: 50 },
+      async handle(event, { tx, afterCommit }) {
+        await tx.query('INSERT INTO handled (use_case, event_id, event_type, event_key) VALUES ($1, $2, $3, $4)', ['commit-hooks', event.id, event.type, event.key]);
+        // Seen from another connection: the row is there only if the transaction committed.
+        afterCommit(() => calls.push({ eventId: event.id, committed: h.db.pool.query("SELECT 1 FROM handled WHERE use_case = 'commit-hooks' AND event_id = $1", [event.id]).then((r) => r.rowCount ?? 0) }));
+        if (failOnce.delete(event.id)) throw new Error('transient failure after the callback was registered');
+      },
+    };
+    const service = new ServiceMessaging({ service: 'hooks', broker: h.broker, naming: h.naming, pool: h.db.pool, publishes: [UserCreated], useCases: [hooks], logger: h.logger });
+    await service.start();
+    try {
+      // One key, one partition: the five are handled as one run, which fails once on the third
+      // and is redone one by one.
+      const events = await withTransaction(h.db.pool, async (tx) => {
+        const published = await service.publishAll(tx, Array.from({ length: 5 }, (_, i) => ({ event: UserCreated, payload: { userId, email: `hook${i}@example.com`, displayName: `Hook ${i}` } })));
+        failOnce.add(published[2].id);
+        return published;
+      });
+      // The group starts at the beginning of the topic: earlier tests' users come through too.
+      const ours = () => calls.filter((c) => events.some((e) => e.id === c.eventId));
+      await eventually(async () => expect(ours().map((c) => c.eventId).sort()).toEqual(events.map((e) => e.id).sort()), { timeoutMs: 30_000 });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(failOnce.size).toBe(0);
+      expect(ours()).toHaveLength(5);
+      expect(await Promise.all(ours().map((c) => c.committed))).toEqual([1, 1, 1, 1, 1]);
+    } finally {
+      await service.stop();
+    }
+  });
 });

@@ -34,10 +34,11 @@ export class EndpointDigestUseCase implements WindowedUseCase<typeof EVENTS> {
   }
 
   /** One window (the closer's fallback when a batch failed): the batch path with one window. */
-  async handleWindow(window: EventWindow<Envelope>, { tx, logger, publish }: HandlerContext): Promise<void> {
+  async handleWindow(window: EventWindow<Envelope>, { tx, logger, publish, afterCommit }: HandlerContext): Promise<void> {
     await this.handleWindows([window], {
       tx,
       logger,
+      afterCommit,
       publishAll: async (items) => Promise.all(items.map(({ event, payload, metadata }) => publish(event as typeof NotificationSent, payload as NotificationSent, metadata))),
     });
   }

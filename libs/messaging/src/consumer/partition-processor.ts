@@ -21,6 +21,23 @@ export interface PartitionProcessorOptions {
   readonly logger: Logger;
   /** Messages waiting behind parked keys before fetching this partition pauses. */
   readonly maxParked?: number;
+  /** Messages fetched but not handled yet before fetching this partition pauses. */
+  readonly maxBuffered?: number;
+  /**
+   * How long a finished offset may wait before it is committed; commits in between are folded
+   * into one. A commit lost to a crash only means redeliveries, which the inbox absorbs.
+   */
+  readonly commitIntervalMs?: number;
+}
+
+/** Defaults: about one fetch of 1 KiB events per partition, and ten commits a second at most. */
+export const DEFAULT_MAX_BUFFERED = 100;
+export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+
+interface Buffered {
+  readonly message: IncomingMessage;
+  /** The fetch it came with: stale once the partition was sought or the group rebalanced. */
+  readonly batch: PartitionBatch;
 }
 
 interface Parked {
@@ -39,6 +56,12 @@ interface Lane {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /**
  * Processes one partition for one use case. Messages are handled in offset order, except
  * that a key whose event fails is parked: its event is retried with back-off while later
@@ -46,15 +69,24 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * After the retry budget, or at once for poison and non-retriable failures, the event goes to
  * the dead-letter topic and the key moves on. The committed offset never passes an event
  * that is not finished.
+ *
+ * Fetching and handling are decoupled: a fetched batch joins this partition's buffer and the
+ * fetch loop goes on, so one partition's slow transaction does not hold up the next fetch of
+ * the others; what arrives while a transaction runs is handled together in the next one.
  */
 export class PartitionProcessor {
   private readonly tracker = new OffsetTracker();
   private readonly lanes = new Map<string, Lane>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  private buffer: Buffered[] = [];
+  private draining?: Promise<void>;
+  /** Resolved (and replaced) whenever the drain loop finishes a run or stops. */
+  private progress = deferred();
   private parkedCount = 0;
   private stopped = false;
   private committing?: Promise<void>;
   private commitAgain = false;
+  private commitTimer?: NodeJS.Timeout;
   private lastCommitted?: string;
 
   constructor(
@@ -67,47 +99,82 @@ export class PartitionProcessor {
     return this.parkedCount;
   }
 
-  /** Takes a fetched batch; resolves with the last offset taken (handled, parked or dead-lettered). */
+  /** Fetched messages not handled yet (the buffer; parked ones are counted by `parked`). */
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /**
+   * Takes a fetched batch into the buffer and resolves with its last offset, at once unless the
+   * partition already holds too much unfinished work (then it waits, heart-beating, so the
+   * fetch of this partition pauses). Resolves with undefined when nothing was taken.
+   */
   async take(batch: PartitionBatch): Promise<string | undefined> {
-    let taken: string | undefined;
-    let lastHeartbeat = Date.now();
-    const messages = batch.messages;
-    for (let i = 0; i < messages.length; ) {
-      if (this.stopped || !batch.isRunning() || batch.isStale()) break;
-      while (this.parkedCount >= (this.options.maxParked ?? 1000) && !this.stopped && batch.isRunning()) {
-        await batch.heartbeat();
-        await sleep(100);
+    if (batch.messages.length === 0 || this.stopped || !batch.isRunning() || batch.isStale()) return undefined;
+    for (const message of batch.messages) this.buffer.push({ message, batch });
+    this.drain();
+    const maxBuffered = this.options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
+    const maxParked = this.options.maxParked ?? 1000;
+    while ((this.buffer.length >= maxBuffered || this.parkedCount >= maxParked) && !this.stopped && batch.isRunning() && !batch.isStale()) {
+      await Promise.race([this.progress.promise, sleep(1000)]);
+      await batch.heartbeat().catch(() => undefined);
+    }
+    return batch.messages[batch.messages.length - 1].offset;
+  }
+
+  /** Resolves once every buffered message has been handled, parked or dead-lettered, and that is committed. */
+  async flush(): Promise<void> {
+    while (this.draining) await this.draining;
+    clearTimeout(this.commitTimer);
+    this.commitTimer = undefined;
+    await this.commit();
+  }
+
+  private drain(): void {
+    if (this.draining || this.stopped) return;
+    this.draining = this.drainBuffer()
+      .catch((error) => this.options.logger.error('partition processing failed', { group: this.options.group, partition: this.partition, ...errorFields(error) }))
+      .finally(() => {
+        this.draining = undefined;
+        this.signalProgress();
+        if (this.buffer.length > 0) this.drain();
+      });
+  }
+
+  /** Handles the buffer in offset order: runs of events in one transaction, parked keys aside. */
+  private async drainBuffer(): Promise<void> {
+    while (!this.stopped && this.buffer.length > 0) {
+      // Fetched before a rebalance or seek: whoever holds the partition now reads them again.
+      if (this.buffer[0].batch.isStale()) {
+        this.buffer = this.buffer.filter((b) => !b.batch.isStale());
+        continue;
       }
-      if (this.stopped || !batch.isRunning()) break;
-      const run = this.runFrom(messages, i);
-      const group = run.length > 0 ? run : [messages[i]];
+      const run = this.runFrom(this.buffer);
+      const group = run.length > 0 ? run : [this.buffer[0].message];
+      this.buffer.splice(0, group.length);
       for (const message of group) this.tracker.add(message.offset);
       if (!(group.length > 1 && (await this.attemptTogether(group)))) {
         for (const message of group) await this.takeOne(message);
       }
-      i += group.length;
-      taken = messages[i - 1].offset;
-      if (Date.now() - lastHeartbeat > 1000) {
-        await batch.heartbeat();
-        lastHeartbeat = Date.now();
-      }
+      this.signalProgress();
+      this.commitSoon();
     }
-    // Not awaited: the next fetch need not wait for the broker to store offsets (a lost commit
-    // only means redeliveries, which the inbox absorbs); commits in flight are folded, and
-    // stop() waits for the last one.
-    void this.commit().catch((error) => this.options.logger.debug('offset commit failed', { group: this.options.group, ...errorFields(error) }));
-    return taken;
   }
 
-  /** Consecutive messages from `start` whose keys are not parked, at most one transaction's worth. */
-  private runFrom(messages: readonly IncomingMessage[], start: number): IncomingMessage[] {
+  /** Consecutive buffered messages whose keys are not parked, at most one transaction's worth. */
+  private runFrom(buffer: readonly Buffered[]): IncomingMessage[] {
     const limit = this.options.handleTogether ? (this.options.maxPerTransaction ?? 1) : 1;
     const run: IncomingMessage[] = [];
-    for (let i = start; i < messages.length && run.length < limit; i++) {
-      if (this.lanes.has(messages[i].key ?? '')) break;
-      run.push(messages[i]);
+    for (let i = 0; i < buffer.length && run.length < limit; i++) {
+      if (this.lanes.has(buffer[i].message.key ?? '')) break;
+      run.push(buffer[i].message);
     }
     return run;
+  }
+
+  private signalProgress(): void {
+    this.progress.resolve();
+    this.progress = deferred();
   }
 
   /** One message: queued behind its parked key, or attempted now (and parked if it fails). */
@@ -151,6 +218,10 @@ export class PartitionProcessor {
    */
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
+    // Buffered messages are handed back: uncommitted, they go to whoever reads the partition next.
+    this.buffer = [];
+    this.signalProgress();
+    clearTimeout(this.commitTimer);
     for (const lane of this.lanes.values()) clearTimeout(lane.timer);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise((resolve) => (timer = setTimeout(resolve, deadlineMs)));
@@ -241,12 +312,22 @@ export class PartitionProcessor {
         }
         lane.queue.shift();
         this.parkedCount -= 1;
-        await this.commit().catch(() => undefined);
+        this.signalProgress();
+        this.commitSoon();
       }
       if (lane.queue.length === 0) this.lanes.delete(lane.key);
     } finally {
       lane.running = false;
     }
+  }
+
+  /** Commits within the commit interval: everything finished until then goes in one commit. */
+  private commitSoon(): void {
+    if (this.commitTimer || this.stopped) return;
+    this.commitTimer = setTimeout(() => {
+      this.commitTimer = undefined;
+      void this.commit().catch((error) => this.options.logger.debug('offset commit failed', { group: this.options.group, ...errorFields(error) }));
+    }, this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS);
   }
 
   /** Commits the tracker's position; calls overlapping a commit in progress are folded into one more. */

@@ -13,7 +13,24 @@ function batchOf(messages: IncomingMessage[]): PartitionBatch {
 
 class Poison extends Error {}
 
-function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttempts = 3, together = false) {
+/** A promise the test opens when it wants the handlers to go on. */
+function gate() {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { opened, open };
+}
+
+interface HarnessOptions {
+  readonly maxAttempts?: number;
+  readonly together?: boolean;
+  readonly maxPerTransaction?: number;
+  readonly maxBuffered?: number;
+  readonly commitIntervalMs?: number;
+  /** Every handler call waits for this first. */
+  readonly before?: Promise<void>;
+}
+
+function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttempts = 3, together = false, more: HarnessOptions = {}) {
   const handled: string[] = [];
   const transactions: string[][] = [];
   const deadLetters: { offset: string; failure: DeadLetterFailure }[] = [];
@@ -23,8 +40,11 @@ function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttem
     group: 'g',
     policy: retryPolicy({ maxAttempts, initialBackoffMs: 5, maxBackoffMs: 20 }),
     logger: silentLogger,
+    maxBuffered: more.maxBuffered,
+    commitIntervalMs: more.commitIntervalMs ?? 0,
     isPoison: (error) => error instanceof Poison,
     handle: async (m) => {
+      await more.before;
       const id = `${m.key}${m.offset}`;
       const rule = remaining[id];
       if (rule === 'poison') throw new Poison('bad payload');
@@ -37,8 +57,9 @@ function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttem
     },
     ...(together
       ? {
-          maxPerTransaction: 3,
+          maxPerTransaction: more.maxPerTransaction ?? 3,
           handleTogether: async (messages: readonly IncomingMessage[]) => {
+            await more.before;
             const ids = messages.map((m) => `${m.key}${m.offset}`);
             if (ids.some((id) => remaining[id] !== undefined && remaining[id] !== 0)) throw new Error('one of them fails');
             transactions.push(ids);
@@ -62,6 +83,7 @@ describe('PartitionProcessor', () => {
   it('handles in offset order and commits past the batch', async () => {
     const h = harness({});
     expect(await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a')]))).toBe('2');
+    await h.processor.flush();
     expect(h.handled).toEqual(['a0', 'b1', 'a2']);
     expect(h.commits).toEqual(['3']);
   });
@@ -69,6 +91,7 @@ describe('PartitionProcessor', () => {
   it('parks a failing key: its later events wait, other keys flow, and the commit stops at the parked event', async () => {
     const h = harness({ a0: 2 });
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'c')]));
+    await h.processor.flush();
     expect(h.handled).toEqual(['b1', 'c3']);
     expect(h.commits).toEqual(['0']);
     expect(h.processor.parked).toBe(2);
@@ -90,6 +113,7 @@ describe('PartitionProcessor', () => {
   it('dead-letters poison and non-retriable failures at once, without retrying', async () => {
     const h = harness({ a0: 'poison', b1: 'fatal' });
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a')]));
+    await h.processor.flush();
     expect(h.deadLetters.map((d) => [d.offset, d.failure.reason, d.failure.attempts])).toEqual([
       ['0', 'invalid-payload', 1],
       ['1', 'non-retriable', 1],
@@ -101,6 +125,7 @@ describe('PartitionProcessor', () => {
   it('handles runs of events in one transaction, and one by one when a run fails', async () => {
     const h = harness({ b3: 1 }, 3, true);
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'b'), message(4, 'c'), message(5, 'b'), message(6, 'd')]));
+    await h.processor.flush();
     // [a0 b1 a2] together; [b3 c4 b5] fails as a run: b3 is parked, c4 goes on, b5 waits behind b3; [d6] alone.
     expect(h.transactions).toEqual([['a0', 'b1', 'a2']]);
     expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6']);
@@ -112,9 +137,75 @@ describe('PartitionProcessor', () => {
   it('keeps parked events uncommitted when stopped, so the next owner gets them', async () => {
     const h = harness({ a0: 100 }, 1000);
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
+    await h.processor.flush();
     await h.processor.stop(50);
     await settle();
     expect(h.handled).toEqual(['b1']);
+    expect(h.commits.every((c) => c === '0')).toBe(true);
+  });
+
+  it('returns a fetched batch at once, before its handlers ran, so the next fetch need not wait', async () => {
+    const g = gate();
+    const h = harness({}, 3, false, { before: g.opened });
+    expect(await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]))).toBe('1');
+    expect(h.handled).toEqual([]);
+    expect(h.commits).toEqual([]);
+    g.open();
+    await h.processor.flush();
+    expect(h.handled).toEqual(['a0', 'b1']);
+    expect(h.commits).toEqual(['2']);
+  });
+
+  it('handles what was fetched during a transaction together in the next one', async () => {
+    const g = gate();
+    const h = harness({}, 3, true, { before: g.opened, maxPerTransaction: 10 });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
+    await h.processor.take(batchOf([message(2, 'c'), message(3, 'd')]));
+    await h.processor.take(batchOf([message(4, 'e')]));
+    g.open();
+    await h.processor.flush();
+    expect(h.transactions).toEqual([
+      ['a0', 'b1'],
+      ['c2', 'd3', 'e4'],
+    ]);
+  });
+
+  it('holds the fetch back while the partition has too much unhandled work', async () => {
+    const g = gate();
+    const h = harness({}, 3, false, { before: g.opened, maxBuffered: 2 });
+    await h.processor.take(batchOf([message(0, 'a')]));
+    let returned = false;
+    const taking = h.processor.take(batchOf([message(1, 'b'), message(2, 'c'), message(3, 'd')])).then((offset) => {
+      returned = true;
+      return offset;
+    });
+    await settle();
+    expect(returned).toBe(false);
+    expect(h.processor.buffered).toBe(3);
+    g.open();
+    expect(await taking).toBe('3');
+    await h.processor.flush();
+    expect(h.handled).toEqual(['a0', 'b1', 'c2', 'd3']);
+  });
+
+  it('folds the commits of a commit interval into one', async () => {
+    const h = harness({}, 3, false, { commitIntervalMs: 100 });
+    await h.processor.take(batchOf([message(0, 'a')]));
+    await h.processor.take(batchOf([message(1, 'b')]));
+    await h.processor.take(batchOf([message(2, 'c')]));
+    await settle();
+    expect(h.handled).toEqual(['a0', 'b1', 'c2']);
+    expect(h.commits).toEqual(['3']);
+  });
+
+  it('hands buffered events back when stopped: not handled, not committed', async () => {
+    const g = gate();
+    const h = harness({}, 3, false, { before: g.opened });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'c')]));
+    await h.processor.stop(20);
+    g.open();
+    await settle();
+    expect(h.handled).toEqual(['a0']);
     expect(h.commits.every((c) => c === '0')).toBe(true);
   });
 });

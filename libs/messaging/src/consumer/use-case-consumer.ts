@@ -10,6 +10,7 @@ import { joinGroup } from './join-group';
 import { pruneInbox, recordAllInInbox, recordInInbox } from './inbox';
 import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
 import { deleteInBatches } from '../retention/delete-in-batches';
+import { AfterCommit } from './after-commit';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
@@ -31,6 +32,10 @@ export interface UseCaseConsumerOptions extends ConsumerDependencies {
   readonly useCase: UseCase;
   /** Events queued behind parked keys, per partition, before that partition stops fetching. */
   readonly maxParkedPerPartition?: number;
+  /** Fetched events waiting to be handled, per partition, before that partition stops fetching. */
+  readonly maxBufferedPerPartition?: number;
+  /** How long handled offsets may wait to be committed together (default 100 ms). */
+  readonly offsetCommitIntervalMs?: number;
   /** How often old inbox records are deleted (default every 10 minutes). */
   readonly inboxPruneIntervalMs?: number;
 }
@@ -159,6 +164,8 @@ export class UseCaseConsumer {
         policy: this.policy,
         logger: this.logger,
         maxParked: this.options.maxParkedPerPartition,
+        maxBuffered: this.options.maxBufferedPerPartition,
+        commitIntervalMs: this.options.offsetCommitIntervalMs,
         handle: (message) => this.handle(message),
         handleTogether: (messages) => this.handleTogether(messages),
         maxPerTransaction: this.options.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
@@ -178,34 +185,39 @@ export class UseCaseConsumer {
 
   private async handle(message: IncomingMessage): Promise<void> {
     const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
-    await withTransaction(this.options.pool, (tx) => this.handleIn(tx, envelope));
+    const committed = new AfterCommit();
+    await withTransaction(this.options.pool, (tx) => this.handleIn(tx, envelope, committed));
+    committed.run(this.logger);
   }
 
   /** Several events in one transaction: each with its inbox record, all committed together. */
   private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
     const envelopes = messages.map((m) => decodeMessage(m, this.options.useCase.events, this.options.naming, this.redriveTopic));
+    const committed = new AfterCommit();
     await withTransaction(this.options.pool, async (tx) => {
       const fresh = await recordAllInInbox(tx, this.groupId, envelopes);
       for (const envelope of envelopes) {
         // The same event twice in one run (a producer retry) is recorded once and handled once.
-        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope);
+        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope, committed);
       }
     });
+    committed.run(this.logger);
   }
 
-  private async handleIn(tx: SqlClient, envelope: ReceivedEnvelope): Promise<void> {
+  private async handleIn(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
     if (!(await recordInInbox(tx, this.groupId, envelope))) {
       this.logger.debug('duplicate delivery ignored', { group: this.groupId, eventId: envelope.id });
       return;
     }
-    await this.handleRecorded(tx, envelope);
+    await this.handleRecorded(tx, envelope, committed);
   }
 
-  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope): Promise<void> {
+  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
     const { useCase, publisher } = this.options;
     const context: HandlerContext = {
       tx,
       logger: this.logger,
+      afterCommit: committed.add,
       publish: (event, payload, metadata) =>
         publisher.publish(tx, event, payload, { correlationId: envelope.correlationId, causationId: envelope.id, traceparent: envelope.traceparent, ...metadata }),
     };

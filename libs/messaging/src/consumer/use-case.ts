@@ -14,6 +14,11 @@ export interface HandlerContext {
   readonly tx: SqlClient;
   /** Publishes through the outbox in the same transaction, caused by the event being handled. */
   publish<T extends object>(event: EventClass<T>, payload: T, metadata?: EventMetadata): Promise<EventEnvelope<T>>;
+  /**
+   * Runs `callback` once the transaction has committed, not at all if it rolls back: for what
+   * lives outside the database (metrics, caches). What must happen goes through `tx` or `publish`.
+   */
+  afterCommit(callback: () => void): void;
   readonly logger: Logger;
 }
 

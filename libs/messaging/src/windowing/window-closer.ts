@@ -2,6 +2,7 @@ import { instantiateEvent, type EventClass } from '@platform/contracts';
 import type { Pool } from 'pg';
 import type { EventEnvelope, ReceivedEnvelope } from '../envelope/envelope';
 import { isRetriable } from '../consumer/error-classification';
+import { AfterCommit } from '../consumer/after-commit';
 import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
 import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
@@ -40,6 +41,8 @@ interface LoadedWindow {
 }
 
 interface BatchOutcome {
+  /** Handlers' afterCommit callbacks of the windows that commit. */
+  readonly committed: AfterCommit;
   locked: number;
   closed: (DueWindow & { eventCount: number })[];
   failed: { window: DueWindow; error: unknown }[];
@@ -198,6 +201,7 @@ export class WindowCloser {
       if (!(error instanceof WindowFailed)) throw error;
       outcome = await this.runBatch(now, limit, backingOff, true);
     }
+    outcome.committed.run(this.options.logger);
     for (const window of outcome.closed) this.recordClosed(window);
     for (const { window, error } of outcome.failed) await this.handleFailure(window, error);
     return outcome.locked;
@@ -206,7 +210,7 @@ export class WindowCloser {
   private runBatch(now: number, limit: number, skip: readonly WindowId[], isolate: boolean): Promise<BatchOutcome> {
     const { pool, group, useCase } = this.options;
     return withTransaction(pool, async (tx) => {
-      const outcome: BatchOutcome = { locked: 0, closed: [], failed: [] };
+      const outcome: BatchOutcome = { committed: new AfterCommit(), locked: 0, closed: [], failed: [] };
       const locked = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
       outcome.locked = locked.length;
       if (locked.length === 0) return outcome;
@@ -229,6 +233,7 @@ export class WindowCloser {
     const context: WindowBatchContext = {
       tx,
       logger,
+      afterCommit: outcome.committed.add,
       publishAll: (items) => publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window), ...pending.metadata } }))),
     };
     try {
@@ -244,15 +249,19 @@ export class WindowCloser {
     const { useCase, publisher, logger } = this.options;
     for (const loaded of windows) {
       if (isolate) await tx.query('SAVEPOINT one_window');
+      // A window rolled back to its savepoint takes its callbacks with it.
+      const committed = new AfterCommit();
       try {
         const eventWindow = this.eventWindow(loaded);
         const context: HandlerContext = {
           tx,
           logger,
+          afterCommit: committed.add,
           publish: (event, payload, metadata) => publisher.publish(tx, event, payload, { ...causedBy(eventWindow), ...metadata }),
         };
         await useCase.handleWindow(eventWindow as never, context);
         if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
+        outcome.committed.adopt(committed);
         outcome.closed.push({ ...loaded.window, eventCount: loaded.events.length });
       } catch (error) {
         if (!isolate) throw new WindowFailed(error);

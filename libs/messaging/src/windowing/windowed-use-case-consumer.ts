@@ -5,6 +5,7 @@ import type { BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, Topic
 import { decodeMessage } from '../consumer/decode-message';
 import { joinGroup } from '../consumer/join-group';
 import { isRetriable } from '../consumer/error-classification';
+import { AfterCommit } from '../consumer/after-commit';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
 import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
@@ -237,6 +238,7 @@ export class WindowedUseCaseConsumer {
   private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[], watermark: number): Promise<void> {
     const { useCase, pool, publisher } = this.options;
     const lateForDeadLetter: IncomingMessage[] = [];
+    const committed = new AfterCommit();
     const result = await withTransaction(pool, async (tx) => {
       const staging = await this.stageAll(tx, events);
       // Only event-time windows wait for watermarks.
@@ -249,6 +251,7 @@ export class WindowedUseCaseConsumer {
           const context: HandlerContext = {
             tx,
             logger: this.logger,
+            afterCommit: committed.add,
             publish: (e, payload, metadata) =>
               publisher.publish(tx, e, payload, { correlationId: event.envelope.correlationId, causationId: event.envelope.id, ...metadata }),
           };
@@ -259,6 +262,7 @@ export class WindowedUseCaseConsumer {
       }
       return staging;
     });
+    committed.run(this.logger);
     for (const message of lateForDeadLetter) {
       await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'late-event', attempts: 1, error: new Error('event arrived after its window was handled') });
     }

@@ -19,6 +19,8 @@ export interface EventWindow<T> {
 export interface WindowBatchContext {
   readonly tx: SqlClient;
   readonly logger: Logger;
+  /** Runs `callback` once the closing transaction has committed (see HandlerContext.afterCommit). */
+  afterCommit(callback: () => void): void;
   /** Publishes through the outbox in the same transaction, each event caused by its window's events. */
   publishAll(events: readonly (PendingEvent & { window: EventWindow<EventEnvelope> })[]): Promise<EventEnvelope[]>;
 }

@@ -13,9 +13,10 @@ class EffectUseCase implements UseCase<typeof EVENTS> {
   readonly events = EVENTS;
   readonly effectAt = new Map<string, number>();
 
-  async handle(event: EnvelopeOf<typeof EVENTS>, { tx }: HandlerContext): Promise<void> {
+  async handle(event: EnvelopeOf<typeof EVENTS>, { tx, afterCommit }: HandlerContext): Promise<void> {
     await tx.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3)', [event.id, event.payload.apiId, event.payload.version]);
-    this.effectAt.set(event.id, Date.now());
+    // The effect counts once it is committed, not when its statement ran.
+    afterCommit(() => this.effectAt.set(event.id, Date.now()));
   }
 }
 
