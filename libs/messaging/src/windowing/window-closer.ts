@@ -7,7 +7,20 @@ import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
 import type { HandlerContext } from '../consumer/use-case';
 import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
 import type { OutboxPublisher } from '../outbox/publisher';
-import { countDueWindows, eventsOfWindows, lockDueWindows, markWindowsClosed, pruneHandledWindows, pruneStagedEvents, windowIdString, type DueWindow, type StoredEnvelope, type WindowId } from './window-store';
+import {
+  closeAndLoadWindows,
+  countDueWindows,
+  eventsOfWindows,
+  lockDueWindows,
+  markWindowsClosed,
+  pruneHandledWindows,
+  pruneStagedEvents,
+  reopenWindows,
+  windowIdString,
+  type DueWindow,
+  type StoredEnvelope,
+  type WindowId,
+} from './window-store';
 import type { EventWindow, WindowBatchContext, WindowedUseCase } from './windowed-use-case';
 import { deleteInBatches } from '../retention/delete-in-batches';
 
@@ -44,7 +57,7 @@ interface BatchOutcome {
   /** Handlers' afterCommit callbacks of the windows that commit. */
   readonly committed: AfterCommit;
   locked: number;
-  closed: (DueWindow & { eventCount: number })[];
+  closed: DueWindow[];
   failed: { window: DueWindow; error: unknown }[];
 }
 
@@ -213,15 +226,15 @@ export class WindowCloser {
       const outcome: BatchOutcome = { committed: new AfterCommit(), locked: 0, closed: [], failed: [] };
       const locked = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
       outcome.locked = locked.length;
-      if (locked.length === 0) return outcome;
-      const stored = await eventsOfWindows(tx, group, locked);
-      const windows = locked.map((window) => ({ window, events: stored.get(windowIdString(window)) ?? [] }));
+      // Marked handled and loaded in one statement; the mark commits with the results.
+      const windows = await closeAndLoadWindows(tx, group, locked);
       // Only a stager racing a prune can leave a window without events: closed, no handler call.
-      for (const { window } of windows.filter((w) => w.events.length === 0)) outcome.closed.push({ ...window, eventCount: 0 });
+      for (const { window } of windows.filter((w) => w.events.length === 0)) outcome.closed.push(window);
       const toHandle = windows.filter((w) => w.events.length > 0);
       if (toHandle.length > 0 && useCase.handleWindows && !isolate) await this.handleTogether(tx, toHandle, outcome);
       else if (toHandle.length > 0) await this.handleOneByOne(tx, toHandle, isolate, outcome);
-      await markWindowsClosed(tx, group, outcome.closed, false);
+      // Failed windows under their savepoints: open again, to be retried after their back-off.
+      await reopenWindows(tx, group, outcome.failed.map((f) => f.window));
       return outcome;
     });
   }
@@ -241,7 +254,7 @@ export class WindowCloser {
     } catch (error) {
       throw new WindowFailed(error);
     }
-    outcome.closed.push(...windows.map(({ window, events }) => ({ ...window, eventCount: events.length })));
+    outcome.closed.push(...windows.map(({ window }) => window));
   }
 
   /** handleWindow per window; isolated, each under a savepoint so a failing one is rolled back alone. */
@@ -262,7 +275,7 @@ export class WindowCloser {
         await useCase.handleWindow(eventWindow as never, context);
         if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
         outcome.committed.adopt(committed);
-        outcome.closed.push({ ...loaded.window, eventCount: loaded.events.length });
+        outcome.closed.push(loaded.window);
       } catch (error) {
         if (!isolate) throw new WindowFailed(error);
         await tx.query('ROLLBACK TO SAVEPOINT one_window');

@@ -185,6 +185,47 @@ export async function lockDueWindows(
   return rows.map((row) => ({ key: row.window_key, start: Math.round(Number(row.start_ms)), end: Math.round(Number(row.end_ms)), closeAt: Number(row.close_ms) }));
 }
 
+/**
+ * Marks windows locked by `lockDueWindows` handled and returns their staged events in order, in
+ * one statement. It must be a statement of its own, after the lock: its snapshot then holds
+ * every event a stager committed before the lock, and no stager can add one after it (they
+ * wait for the lock, then find the window closed). The mark commits with the handler's result
+ * or rolls back with it; a window whose handler fails under a savepoint is reopened with
+ * `reopenWindows`.
+ */
+export async function closeAndLoadWindows(tx: SqlClient, group: string, windows: readonly DueWindow[]): Promise<{ window: DueWindow; events: StoredEnvelope[] }[]> {
+  if (windows.length === 0) return [];
+  const { rows } = await tx.query<{ window_key: string; start_ms: string; envelope: StoredEnvelope }>(
+    `WITH closed AS (
+       UPDATE messaging.windows w
+          SET closed_at = clock_timestamp(), failed = false,
+              event_count = (SELECT count(*) FROM messaging.window_events e
+                              WHERE e.consumer_group = $1 AND e.window_key = w.window_key AND e.window_start = w.window_start)
+         FROM unnest($2::text[], $3::float8[]) AS x(k, s)
+        WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)
+       RETURNING w.window_key, w.window_start)
+     SELECT c.window_key, (extract(epoch from c.window_start) * 1000)::float8::text AS start_ms, e.envelope
+       FROM closed c
+       JOIN messaging.window_events e ON e.consumer_group = $1 AND e.window_key = c.window_key AND e.window_start = c.window_start
+      ORDER BY e.event_time, e.partition, e."offset"`,
+    [group, windows.map((w) => w.key), windows.map((w) => w.start)],
+  );
+  const byWindow = new Map(windows.map((window) => [windowIdString(window), { window, events: [] as StoredEnvelope[] }]));
+  for (const row of rows) byWindow.get(windowIdString({ key: row.window_key, start: Math.round(Number(row.start_ms)) }))?.events.push(row.envelope);
+  return [...byWindow.values()];
+}
+
+/** Undoes `closeAndLoadWindows` for windows whose handler failed (still locked by the caller's transaction). */
+export async function reopenWindows(tx: SqlClient, group: string, windows: readonly WindowId[]): Promise<void> {
+  if (windows.length === 0) return;
+  await tx.query(
+    `UPDATE messaging.windows w SET closed_at = NULL, event_count = NULL
+       FROM unnest($2::text[], $3::float8[]) AS x(k, s)
+      WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)`,
+    [group, windows.map((w) => w.key), windows.map((w) => w.start)],
+  );
+}
+
 /** How many windows are due (as lockDueWindows means it), locked or not. */
 export async function countDueWindows(client: SqlClient, group: string, nowMs: number, gateOnWatermarks: boolean): Promise<number> {
   const { rows } = await client.query<{ due: number }>(

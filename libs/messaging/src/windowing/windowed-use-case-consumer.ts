@@ -11,9 +11,10 @@ import { OffsetTracker } from '../consumer/offset-tracker';
 import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
 import { DEFAULT_PARTITIONS_CONCURRENTLY, type ConsumerDependencies, type ConsumerStatus } from '../consumer/use-case-consumer';
 import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
+import { Coalescer } from './coalescer';
 import { WindowCloser } from './window-closer';
 import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
-import { closedAmong, saveWatermarks, stageEvents, windowIdString, type StagedEvent, type WindowId } from './window-store';
+import { closedAmong, saveWatermarks, stageEvents, windowIdString, type StagedEvent, type StagingResult, type WindowId } from './window-store';
 import type { WindowedUseCase } from './windowed-use-case';
 
 export interface WindowedUseCaseConsumerOptions extends ConsumerDependencies {
@@ -35,7 +36,32 @@ interface PartitionState {
   caughtUpAt?: number;
 }
 
+interface StagingRequest {
+  readonly state: PartitionState;
+  readonly events: (StagedEvent & { message: IncomingMessage })[];
+  readonly watermark: number;
+}
+
+interface StagingAnswer {
+  readonly result: StagingResult;
+  /** The request's events whose window was already handled, for the dead-letter topic. */
+  readonly lateForDeadLetter: IncomingMessage[];
+}
+
+/** One watermark per partition, the latest, however many of its batches are in the transaction. */
+function latestPerPartition(requests: readonly StagingRequest[]): { topic: string; partition: number; watermark: number }[] {
+  const marks = new Map<string, { topic: string; partition: number; watermark: number }>();
+  for (const { state, watermark } of requests) {
+    const id = `${state.topic}:${state.partition}`;
+    if ((marks.get(id)?.watermark ?? -Infinity) < watermark) marks.set(id, { topic: state.topic, partition: state.partition, watermark });
+  }
+  return [...marks.values()];
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** How often a processing-time event is moved on to the current window before it counts as late. */
+const PROCESSING_TIME_RESTAGES = 5;
 
 /**
  * Runs a windowed use case in its own consumer group. Each fetched batch is staged, in one
@@ -67,6 +93,7 @@ export class WindowedUseCaseConsumer {
   private admin?: Promise<BrokerAdmin>;
   private lastRefresh = 0;
   private readonly logger: Logger;
+  private readonly staging = new Coalescer<StagingRequest, StagingAnswer>((requests) => this.stageTogether(requests));
 
   constructor(private readonly options: WindowedUseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
@@ -212,22 +239,26 @@ export class WindowedUseCaseConsumer {
   /**
    * Stages the events; for processing-time windows, an event whose window closed while it was
    * on its way in (received, not yet staged) is simply received now: into the current window.
+   * That window may close in turn before this transaction locks it (short windows, a busy
+   * database), so this repeats a few times before such an event counts as late.
    */
   private async stageAll(tx: SqlClient, events: (StagedEvent & { message: IncomingMessage })[]) {
-    const result = await stageEvents(tx, this.groupId, events);
-    if (this.spec.time === 'event' || result.late.length === 0) return result;
-    const again = new Set(result.late.map((l) => l.eventId));
-    const now = Date.now();
-    const rewindowed = events
-      .filter((e) => again.has(e.envelope.id))
-      .map((e) => ({ ...e, eventTime: now, windows: windowsFor(this.spec, now).map((w) => ({ key: e.windows[0].key, ...w, closeAt: closeAt(this.spec, w) })) }));
-    const retried = await stageEvents(tx, this.groupId, rewindowed);
-    for (const e of rewindowed) {
-      const index = events.findIndex((x) => x.envelope.id === e.envelope.id);
-      events[index] = e;
+    let result = await stageEvents(tx, this.groupId, events);
+    for (let round = 0; this.spec.time === 'processing' && result.late.length > 0 && round < PROCESSING_TIME_RESTAGES; round++) {
+      const again = new Set(result.late.map((l) => l.eventId));
+      const now = Date.now();
+      const rewindowed = events
+        .filter((e) => again.has(e.envelope.id))
+        .map((e) => ({ ...e, eventTime: now, windows: windowsFor(this.spec, now).map((w) => ({ key: e.windows[0].key, ...w, closeAt: closeAt(this.spec, w) })) }));
+      const retried = await stageEvents(tx, this.groupId, rewindowed);
+      for (const e of rewindowed) {
+        const index = events.findIndex((x) => x.envelope.id === e.envelope.id);
+        events[index] = e;
+      }
+      for (const [key, value] of retried.open) result.open.set(key, value);
+      result = { ...result, late: retried.late };
     }
-    for (const [key, value] of retried.open) result.open.set(key, value);
-    return { ...result, late: retried.late };
+    return result;
   }
 
   private hasDueWindows(now = Date.now()): boolean {
@@ -235,34 +266,13 @@ export class WindowedUseCaseConsumer {
     return false;
   }
 
+  /**
+   * Stages one partition's batch. Batches of several partitions fetched together share one
+   * transaction (the coalescer), so the database sees one staging transaction per fetch, not
+   * one per partition.
+   */
   private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[], watermark: number): Promise<void> {
-    const { useCase, pool, publisher } = this.options;
-    const lateForDeadLetter: IncomingMessage[] = [];
-    const committed = new AfterCommit();
-    const result = await withTransaction(pool, async (tx) => {
-      const staging = await this.stageAll(tx, events);
-      // Only event-time windows wait for watermarks.
-      if (this.spec.time === 'event') await saveWatermarks(tx, this.groupId, [{ topic: state.topic, partition: state.partition, watermark }]);
-      const lateIds = new Set(staging.late.map((l) => l.eventId));
-      if (lateIds.size > 0 && typeof useCase.late === 'function') {
-        for (const late of staging.late) {
-          const event = events.find((e) => e.envelope.id === late.eventId);
-          if (!event || !(await recordInInbox(tx, this.groupId, event.envelope))) continue;
-          const context: HandlerContext = {
-            tx,
-            logger: this.logger,
-            afterCommit: committed.add,
-            publish: (e, payload, metadata) =>
-              publisher.publish(tx, e, payload, { correlationId: event.envelope.correlationId, causationId: event.envelope.id, ...metadata }),
-          };
-          await useCase.late(event.envelope as never, { key: late.window.key, start: new Date(late.window.start), end: new Date(late.window.end) }, context);
-        }
-      } else {
-        for (const e of events) if (lateIds.has(e.envelope.id)) lateForDeadLetter.push(e.message);
-      }
-      return staging;
-    });
-    committed.run(this.logger);
+    const { result, lateForDeadLetter } = await this.staging.submit({ state, events, watermark });
     for (const message of lateForDeadLetter) {
       await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'late-event', attempts: 1, error: new Error('event arrived after its window was handled') });
     }
@@ -286,6 +296,41 @@ export class WindowedUseCaseConsumer {
         this.closer.schedule(w.closeAt);
       }
     }
+  }
+
+  /** One transaction staging the batches of several partitions; each gets its part of the answer. */
+  private async stageTogether(requests: readonly StagingRequest[]): Promise<StagingAnswer[]> {
+    const { useCase, pool, publisher } = this.options;
+    const all = requests.flatMap((r) => r.events);
+    const committed = new AfterCommit();
+    const result = await withTransaction(pool, async (tx) => {
+      const staging = await this.stageAll(tx, all);
+      // Only event-time windows wait for watermarks.
+      if (this.spec.time === 'event') await saveWatermarks(tx, this.groupId, latestPerPartition(requests));
+      if (staging.late.length > 0 && typeof useCase.late === 'function') {
+        for (const late of staging.late) {
+          const event = all.find((e) => e.envelope.id === late.eventId);
+          if (!event || !(await recordInInbox(tx, this.groupId, event.envelope))) continue;
+          const context: HandlerContext = {
+            tx,
+            logger: this.logger,
+            afterCommit: committed.add,
+            publish: (e, payload, metadata) =>
+              publisher.publish(tx, e, payload, { correlationId: event.envelope.correlationId, causationId: event.envelope.id, ...metadata }),
+          };
+          await useCase.late(event.envelope as never, { key: late.window.key, start: new Date(late.window.start), end: new Date(late.window.end) }, context);
+        }
+      }
+      return staging;
+    });
+    committed.run(this.logger);
+    const lateIds = typeof useCase.late === 'function' ? new Set<string>() : new Set(result.late.map((l) => l.eventId));
+    // stageAll may have moved processing-time events on to the current window: each request sees where its events went.
+    const byId = new Map(all.map((e) => [e.envelope.id, e]));
+    return requests.map(({ events }) => {
+      for (let i = 0; i < events.length; i++) events[i] = byId.get(events[i].envelope.id) ?? events[i];
+      return { result, lateForDeadLetter: events.filter((e) => lateIds.has(e.envelope.id)).map((e) => e.message) };
+    });
   }
 
   /** A window was handled (by us or found handled): release the offsets that waited for it. */
