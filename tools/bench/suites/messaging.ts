@@ -11,7 +11,7 @@ import { windows } from './messaging/windows';
  * paths, each printed with its ratio to the baseline measured minutes before.
  */
 const suite: BenchSuite = async (ctx) => {
-  const env = await benchEnv();
+  const env = await benchEnv(ctx.quick ? 500 : 2000);
   try {
     const raw = await rawKafkajs(ctx, env, ctx.quick ? 10_000 : 50_000);
     await env.settle();
@@ -21,7 +21,7 @@ const suite: BenchSuite = async (ctx) => {
     await env.settle();
     await windows(ctx, env, ctx.quick ? 5_000 : 30_000, raw.consume);
     await env.settle();
-    await manyGroups(ctx, env);
+    await manyGroups(ctx, env, ctx.quick ? [1, 20] : [1, 5, 20]);
   } finally {
     await env.close();
   }

@@ -52,7 +52,8 @@ export interface BenchEnv {
   close(): Promise<void>;
 }
 
-export async function benchEnv(): Promise<BenchEnv> {
+/** @param quietMs how long settle() lets the machine go quiet (shorter for --quick). */
+export async function benchEnv(quietMs = 2000): Promise<BenchEnv> {
   const brokers = await ensureKafka();
   const namespace = uniqueName('bench').replace(/_/g, '-');
   const kafka = new Kafka({ clientId: 'bench-raw', brokers, logLevel: logLevel.NOTHING });
@@ -84,7 +85,7 @@ export async function benchEnv(): Promise<BenchEnv> {
       const admin = await createTestDatabase('bench_settle', { poolSize: 1 });
       await admin.pool.query('CHECKPOINT');
       await admin.drop();
-      await sleep(2000);
+      await sleep(quietMs);
     },
     async close() {
       const all = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));

@@ -21,7 +21,7 @@ export interface GroupCost {
  * idle (an empty topic: the fixed cost of a group) and catching up (the topic the outbox
  * suite filled: fetch buffers come on top).
  */
-export async function manyGroups(ctx: BenchContext, env: BenchEnv): Promise<GroupCost[]> {
+export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: readonly number[]): Promise<GroupCost[]> {
   const db = await env.database('groups');
   const idle = new KafkaNaming(`${env.namespace}-idle`);
   const admin = await env.broker.admin();
@@ -30,7 +30,7 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv): Promise<Grou
   const root = path.resolve(__dirname, '../../../..');
   const costs: GroupCost[] = [];
   for (const [state, naming] of [['idle', idle], ['catching-up', env.naming()]] as const)
-  for (const count of [1, 5, 20]) {
+  for (const count of counts) {
     ctx.progress(`many groups: ${count} use case(s) in one process, ${state}`);
     const { stdout } = await run(
       process.execPath,
