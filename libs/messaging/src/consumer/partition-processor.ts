@@ -54,8 +54,6 @@ interface Lane {
   running: boolean;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -116,7 +114,7 @@ export class PartitionProcessor {
     const maxBuffered = this.options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     const maxParked = this.options.maxParked ?? 1000;
     while ((this.buffer.length >= maxBuffered || this.parkedCount >= maxParked) && !this.stopped && batch.isRunning() && !batch.isStale()) {
-      await Promise.race([this.progress.promise, sleep(1000)]);
+      await this.progressOrTimeout(1000);
       await batch.heartbeat().catch(() => undefined);
     }
     return batch.messages[batch.messages.length - 1].offset;
@@ -175,6 +173,12 @@ export class PartitionProcessor {
   private signalProgress(): void {
     this.progress.resolve();
     this.progress = deferred();
+  }
+
+  private async progressOrTimeout(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.progress.promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   /** One message: queued behind its parked key, or attempted now (and parked if it fails). */

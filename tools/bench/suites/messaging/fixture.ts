@@ -2,8 +2,13 @@ import { jsonLogger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
 import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '@platform/messaging';
-import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
+import { adminDatabaseUrl, applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
+import { Client } from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
 
 export const OWNERS = Array.from({ length: 50 }, () => randomUUID());
 const APIS = Array.from({ length: 500 }, (_, i) => ({ apiId: randomUUID(), ownerId: OWNERS[i % OWNERS.length] }));
@@ -46,9 +51,16 @@ export interface BenchEnv {
   /**
    * Between measurements: drops the databases used so far (no autovacuum of the last phase's
    * dead rows during the next), checkpoints (no checkpoint of its WAL in the middle of the
-   * next), and lets the machine go quiet for a moment.
+   * next), writes back dirty pages (the broker's log of the last phase, which the kernel would
+   * otherwise write out under the next phase's commits), and lets the machine go quiet.
    */
   settle(): Promise<void>;
+  /**
+   * Within one measurement, between its burst and its paced part: the same checkpoint, write-back
+   * and pause, keeping the databases, so the paced part measures its own rate and not the
+   * aftermath of the burst.
+   */
+  quiesce(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -82,11 +94,9 @@ export async function benchEnv(quietMs = 2000): Promise<BenchEnv> {
     },
     async settle() {
       for (const db of databases.splice(0)) await db.drop().catch(() => undefined);
-      const admin = await createTestDatabase('bench_settle', { poolSize: 1 });
-      await admin.pool.query('CHECKPOINT');
-      await admin.drop();
-      await sleep(quietMs);
+      await quiet(quietMs);
     },
+    quiesce: () => quiet(quietMs / 2),
     async close() {
       const all = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`));
       if (all.length > 0) await admin.deleteTopics({ topics: all }).catch(() => undefined);
@@ -97,6 +107,18 @@ export async function benchEnv(quietMs = 2000): Promise<BenchEnv> {
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function quiet(ms: number): Promise<void> {
+  const client = new Client({ connectionString: adminDatabaseUrl() });
+  await client.connect();
+  try {
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
+  await run('sync', []);
+  await sleep(ms);
+}
 
 export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

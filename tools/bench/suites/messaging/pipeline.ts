@@ -67,6 +67,7 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
     const rate = (count / (Math.max(...useCase.effectAt.values()) - started)) * 1000;
     ctx.record('pipeline_max_throughput', rate, 'events/s', { metric: 'raw_kafkajs_produce_consume', value: rawProduceConsume });
 
+    await env.quiesce();
     const paced = Math.max(200, Math.floor(count / 4));
     const target = rate / 2;
     ctx.progress(`pipeline: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);

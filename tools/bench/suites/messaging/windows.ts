@@ -84,6 +84,7 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
     // A service that has been running has fresh statistics (autovacuum analyzes at most a minute
     // apart); this database is seconds old, and plans from its first statistics would scan.
     await db.pool.query('ANALYZE messaging.windows, messaging.window_events');
+    await env.quiesce();
     const rate = ctx.quick ? 500 : 1000;
     const seconds = ctx.quick ? 4 : 10;
     ctx.progress(`${useCase.name}: ${rate} events/s for ${seconds} s, measuring how late each window is handled after it closes`);
