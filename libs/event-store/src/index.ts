@@ -17,4 +17,3 @@ export * from './aggregate/load-aggregate';
 export * from './aggregate/command-handler';
 export * from './projection/projection';
 export * from './projection/projection-runner';
-export { isTransientDatabaseError } from './projection/transient-error';

@@ -1,24 +1,33 @@
-export * from './kafka/broker';
-export * from './kafka/kafkajs-broker';
-export * from './kafka/naming';
-export * from './kafka/ensure-topics';
-export * from './envelope/envelope';
-export * from './envelope/cloudevents-headers';
-export * from './outbox/outbox.schema';
-export * from './outbox/publisher';
-export * from './outbox/outbox-relay';
-export * from './consumer/use-case';
-export * from './consumer/decode-message';
-export * from './consumer/inbox';
-export * from './consumer/use-case-consumer';
-export * from './service-messaging';
-export * from './consumer/retry-policy';
-export * from './consumer/error-classification';
-export * from './consumer/dead-letters';
-export * from './consumer/offset-tracker';
-export * from './consumer/partition-processor';
-export * from './windowing/window-spec';
-export * from './windowing/windowed-use-case';
-export * from './windowing/window-closer';
-export * from './windowing/windowed-use-case-consumer';
-export * from './consumer/redrive';
+// The public surface of libs/messaging: what services, tools and tests use, by name.
+
+// Kafka behind a port, and the names of topics and groups
+export type { Broker, BrokerAdmin, GroupConsumer, IncomingMessage, MessageProducer, OutgoingMessage, PartitionBatch, TopicPartition, TopicPartitionOffset, TopicSpec } from './kafka/broker';
+export { KafkaJsBroker, type KafkaJsBrokerOptions } from './kafka/kafkajs-broker';
+export { KafkaNaming, type UseCaseNames } from './kafka/naming';
+export { ensureTopics, TopicMismatchError, topicSpecFor, USE_CASE_TOPIC_RETENTION_MS, useCaseTopicSpecs } from './kafka/ensure-topics';
+
+// Envelopes on the wire
+export { isEvent, type EventEnvelope, type EventMetadata, type ReceivedEnvelope } from './envelope/envelope';
+export { CE, MalformedMessageError } from './envelope/cloudevents-headers';
+
+// Publishing: the outbox and its relay
+export { MESSAGING_MIGRATIONS } from './outbox/outbox.schema';
+export { OutboxPublisher, type PendingEvent } from './outbox/publisher';
+export { OutboxRelay, type OutboxRelayOptions, type OutboxRelayStats } from './outbox/outbox-relay';
+
+// Consuming: use cases, their failures and their dead letters
+export type { EnvelopeOf, HandlerContext, UseCase } from './consumer/use-case';
+export { NonRetriableError, RetriableError } from '@platform/core';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './consumer/retry-policy';
+export { DLQ, type DeadLetterReason } from './consumer/dead-letters';
+export { redriveDeadLetters, type RedriveOptions } from './consumer/redrive';
+export { DEFAULT_PARTITIONS_CONCURRENTLY, UseCaseConsumer, type ConsumerStatus } from './consumer/use-case-consumer';
+export { DEFAULT_MAX_PER_TRANSACTION } from './consumer/event-handling';
+
+// Windows
+export type { EventWindow, LateEventHandler, WindowBatchContext, WindowedUseCase } from './windowing/windowed-use-case';
+export type { WindowSpec } from './windowing/window-spec';
+export type { WindowCloser } from './windowing/window-closer';
+
+// One service's messaging, declared
+export { ServiceMessaging, type AnyUseCase, type RunningUseCase, type ServiceMessagingOptions } from './service-messaging';

@@ -10,8 +10,7 @@ import { KafkaNaming } from './kafka/naming';
 import type { Logger, SqlClient } from '@platform/core';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
-import { isWindowedUseCase, type WindowedUseCase } from './windowing/windowed-use-case';
-import { WindowedUseCaseConsumer } from './windowing/windowed-use-case-consumer';
+import type { WindowedUseCase } from './windowing/windowed-use-case';
 
 export type AnyUseCase = UseCase | WindowedUseCase;
 
@@ -51,7 +50,7 @@ export class ServiceMessaging {
   readonly naming: KafkaNaming;
   readonly publisher: OutboxPublisher;
   readonly relay: OutboxRelay;
-  readonly consumers: readonly RunningUseCase[];
+  readonly consumers: readonly UseCaseConsumer[];
   private readonly deadLetters: DeadLetterWriter;
   private started = false;
 
@@ -74,9 +73,7 @@ export class ServiceMessaging {
       logger: options.logger,
       partitionsConcurrently: options.partitionsConcurrently,
     };
-    this.consumers = options.useCases.map((useCase) =>
-      isWindowedUseCase(useCase) ? new WindowedUseCaseConsumer({ ...shared, useCase }) : new UseCaseConsumer({ ...shared, useCase }),
-    );
+    this.consumers = options.useCases.map((useCase) => new UseCaseConsumer({ ...shared, useCase }));
   }
 
   /** Every event this service touches: the topics it must be able to see. */

@@ -4,7 +4,6 @@ import { eventually, produceRaw, sleep, TopicReader } from '@platform/testing';
 import {
   DLQ,
   ServiceMessaging,
-  WindowedUseCaseConsumer,
   type EnvelopeOf,
   type EventWindow,
   type HandlerContext,
@@ -236,7 +235,8 @@ describe('windowed use cases (real PostgreSQL and Kafka)', () => {
     const staged = await count('window_events');
     const windows = await count('windows');
     expect(staged).toBeGreaterThan(0);
-    const closer = (messaging.consumers[0] as WindowedUseCaseConsumer).closer;
+    const closer = messaging.consumers[0].windowCloser;
+    if (!closer) throw new Error('the windowed use case has no window closer');
     expect(await closer.prune(Date.now())).toEqual({ events: 0, windows: 0 }); // handled just now: kept for an hour
     const pruned = await closer.prune(Date.now() + 2 * 60 * 60 * 1000); // as if two hours later: every window here was handled
     expect(pruned).toEqual({ events: staged, windows });

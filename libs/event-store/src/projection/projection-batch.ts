@@ -1,10 +1,9 @@
-import { errorMessage, type SqlClient } from '@platform/core';
+import { errorMessage, isTransientFailure, type SqlClient } from '@platform/core';
 import type { RecordedEvent } from '../store/event';
 import { positionOf, sameLogPosition, type LogPosition } from '../store/log-position';
 import type { PostgresEventStore } from '../store/postgres-event-store';
 import { lockCheckpoint, saveCheckpoint, saveFailure } from './checkpoints';
 import type { Projection, ProjectionFailure } from './projection';
-import { isTransientDatabaseError } from './transient-error';
 
 export type BatchOutcome =
   | { readonly kind: 'applied'; readonly applied: number; readonly next: LogPosition; readonly caughtUp: boolean; readonly heldBack: boolean }
@@ -50,7 +49,7 @@ export async function runBatch(store: PostgresEventStore, projection: Projection
     });
   } catch (error) {
     if (error instanceof CheckpointMoved) return { kind: 'moved' };
-    if (error instanceof ApplyFailure && !isTransientDatabaseError(error.reason)) return recordFailure(store, projection, from, page.events, error);
+    if (error instanceof ApplyFailure && !isTransientFailure(error.reason)) return recordFailure(store, projection, from, page.events, error);
     throw error instanceof ApplyFailure ? error.reason : error;
   }
   return { kind: 'applied', applied: page.events.length, next: page.next, caughtUp: page.caughtUp, heldBack: page.heldBack };
@@ -79,7 +78,7 @@ async function recordFailure(
         break;
       } catch (error) {
         await sql.query('ROLLBACK TO SAVEPOINT before_failed_event');
-        if (!(error instanceof ApplyFailure) || isTransientDatabaseError(error.reason)) throw error;
+        if (!(error instanceof ApplyFailure) || isTransientFailure(error.reason)) throw error;
         failure = error;
       }
     }

@@ -1,4 +1,4 @@
-import { errorMessage, silentLogger, type Logger } from '@platform/core';
+import { backoffDelayMs, errorMessage, silentLogger, type Logger } from '@platform/core';
 import { LOG_START, type LogPosition } from '../store/log-position';
 import type { PostgresEventStore } from '../store/postgres-event-store';
 import { ensureCheckpoint, headPosition, lockCheckpoint, markCaughtUp, readCheckpoint, resetCheckpoint } from './checkpoints';
@@ -151,7 +151,7 @@ export class ProjectionRunner {
         }
       } catch (error) {
         failures += 1;
-        const backoffMs = Math.min(this.pollIntervalMs * 5, 100 * 2 ** Math.min(failures, 8));
+        const backoffMs = backoffDelayMs({ initialMs: 200, maxMs: this.pollIntervalMs * 5, multiplier: 2 }, failures);
         this.logger.warn('projection batch failed; retrying', { projection: this.projection.name, error: errorMessage(error), attempt: failures, backoffMs });
         await signals.wait(signals.current, backoffMs, abort);
       }

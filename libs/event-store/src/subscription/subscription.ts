@@ -1,4 +1,4 @@
-import { errorMessage, silentLogger, type Logger } from '@platform/core';
+import { backoffDelayMs, errorMessage, silentLogger, type Logger } from '@platform/core';
 import type { AppendSignals } from '../notify/append-signals';
 import type { RecordedEvent } from '../store/event';
 import { LOG_START, positionOf, type LogPosition } from '../store/log-position';
@@ -87,7 +87,7 @@ export class CatchUpSubscription<T = unknown> implements Subscription {
       } catch (error) {
         failures += 1;
         this.logger.warn('subscription read failed; retrying', { error: errorMessage(error), attempt: failures });
-        await signals.wait(signals.current, Math.min(this.pollIntervalMs, 100 * 2 ** failures), this.abort.signal);
+        await signals.wait(signals.current, backoffDelayMs({ initialMs: 100, maxMs: this.pollIntervalMs, multiplier: 2 }, failures), this.abort.signal);
         continue;
       }
       for (const event of page.events) {

@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger, SqlClient } from '@platform/core';
+import { encodeHeaders } from '../envelope/cloudevents-headers';
+import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, MessageProducer } from '../kafka/broker';
-import type { Logger } from '@platform/core';
+import type { KafkaNaming } from '../kafka/naming';
+import { UNSTORABLE_TEXT } from './read-message';
 
 export type DeadLetterReason = 'invalid-payload' | 'non-retriable' | 'retries-exhausted' | 'late-event';
 
@@ -44,6 +49,48 @@ export function deadLetterHeaders(message: IncomingMessage, group: string, failu
     [DLQ.consumerGroup]: group,
     [DLQ.failedAt]: new Date().toISOString(),
   };
+}
+
+/**
+ * An event read earlier and stored (a window's staged events) as the message it came in: its
+ * key, its payload and its CloudEvents headers, trace context included.
+ */
+export function messageOf(envelope: Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown }): IncomingMessage {
+  return {
+    topic: envelope.topic,
+    partition: envelope.partition,
+    offset: envelope.offset,
+    key: envelope.key,
+    value: Buffer.from(JSON.stringify(envelope.payload)),
+    headers: encodeHeaders(envelope),
+    timestamp: Date.parse(envelope.time),
+  };
+}
+
+/** jsonb refuses U+0000 and unpaired surrogates, which an error message may hold. */
+const storableText = (text: string) => text.replace(new RegExp(UNSTORABLE_TEXT.source, 'g'), '\ufffd');
+
+/**
+ * Dead-letters messages through the outbox, in the caller's transaction: they reach the
+ * dead-letter topic if and only if the transaction commits, so giving up on work (a window)
+ * and recording that it was given up on cannot disagree, whatever crashes in between.
+ */
+export async function deadLetterInTransaction(
+  tx: SqlClient,
+  naming: KafkaNaming,
+  deadLetterTopic: string,
+  group: string,
+  messages: readonly IncomingMessage[],
+  failure: DeadLetterFailure,
+): Promise<void> {
+  if (messages.length === 0) return;
+  const topic = naming.contractTopic(deadLetterTopic) ?? deadLetterTopic;
+  const headers = messages.map((m) => Object.fromEntries(Object.entries(deadLetterHeaders(m, group, failure)).map(([k, v]) => [k, storableText(v)])));
+  await tx.query(
+    `INSERT INTO messaging.outbox (event_id, topic, message_key, headers, payload)
+     SELECT id, $1, k, h, p FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[]) AS x(id, k, h, p)`,
+    [topic, messages.map(() => randomUUID()), messages.map((m) => m.key ?? ''), headers.map((h) => JSON.stringify(h)), messages.map((m) => (m.value ?? Buffer.alloc(0)).toString('utf8'))],
+  );
 }
 
 /**

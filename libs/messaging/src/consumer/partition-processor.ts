@@ -1,9 +1,9 @@
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { errorFields, type Logger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
-import { isRetriable } from './error-classification';
+import { failureVerdict, isRetryLater } from './failure-verdict';
 import { OffsetTracker } from './offset-tracker';
-import { backoffMs, type RetryPolicy } from './retry-policy';
+import type { RetryPolicy } from './retry-policy';
 
 export interface PartitionProcessorOptions {
   readonly group: string;
@@ -13,8 +13,6 @@ export interface PartitionProcessorOptions {
   readonly handleTogether?: (messages: readonly IncomingMessage[]) => Promise<void>;
   /** Most messages handled together in one transaction. */
   readonly maxPerTransaction?: number;
-  /** Errors that make a message unusable no matter how often it is tried (bad payload). */
-  readonly isPoison: (error: unknown) => boolean;
   readonly deadLetter: (message: IncomingMessage, failure: DeadLetterFailure) => Promise<void>;
   readonly commit: (offset: string) => Promise<void>;
   readonly policy: RetryPolicy;
@@ -42,7 +40,10 @@ interface Buffered {
 
 interface Parked {
   readonly message: IncomingMessage;
+  /** Attempts that spent the retry budget. */
   attempts: number;
+  /** Consecutive attempts that met an outage (not budgeted). */
+  outages: number;
   /** Set when the event was given up on but the dead-letter topic could not be written yet. */
   deadLetter?: DeadLetterFailure;
 }
@@ -186,11 +187,11 @@ export class PartitionProcessor {
     const key = message.key ?? '';
     const lane = this.lanes.get(key);
     if (lane) {
-      lane.queue.push({ message, attempts: 0 });
+      lane.queue.push({ message, attempts: 0, outages: 0 });
       this.parkedCount += 1;
       return;
     }
-    const item: Parked = { message, attempts: 0 };
+    const item: Parked = { message, attempts: 0, outages: 0 };
     const retry = await this.attempt(item, key);
     if (retry) this.park(item, key, retry.retryInMs);
   }
@@ -248,28 +249,27 @@ export class PartitionProcessor {
       this.tracker.done(item.message.offset);
       return undefined;
     } catch (error) {
-      const failure = this.classify(item, error);
-      if (failure) return this.tryDeadLetter(item, failure);
-      this.options.logger.warn('handler failed; its key is parked until a retry succeeds', {
+      const verdict = failureVerdict(error, item.attempts, this.options.policy, item.outages + 1);
+      if (!isRetryLater(verdict)) return this.tryDeadLetter(item, verdict);
+      if (verdict.counted) item.outages = 0;
+      else {
+        item.attempts -= 1;
+        item.outages += 1;
+      }
+      this.options.logger.warn(verdict.counted ? 'handler failed; its key is parked until a retry succeeds' : 'handler met an outage; its key is parked until it is over', {
         group: this.options.group,
         topic: this.topic,
         partition: this.partition,
         offset: item.message.offset,
         key,
         attempt: item.attempts,
+        retryInMs: verdict.retryInMs,
         ...errorFields(error),
       });
-      return { retryInMs: backoffMs(this.options.policy, item.attempts + 1) };
+      return { retryInMs: verdict.retryInMs };
     } finally {
       this.inFlight.delete(handling);
     }
-  }
-
-  private classify(item: Parked, error: unknown): DeadLetterFailure | undefined {
-    if (this.options.isPoison(error)) return { reason: 'invalid-payload', error, attempts: item.attempts };
-    if (!isRetriable(error)) return { reason: 'non-retriable', error, attempts: item.attempts };
-    if (item.attempts >= this.options.policy.maxAttempts) return { reason: 'retries-exhausted', error, attempts: item.attempts };
-    return undefined;
   }
 
   /** While the dead-letter topic cannot be written (Kafka away) the event stays parked: never lost. */

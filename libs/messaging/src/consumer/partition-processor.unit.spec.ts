@@ -1,7 +1,8 @@
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { silentLogger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
-import { NonRetriableError } from './error-classification';
+import { NonRetriableError } from '@platform/core';
+import { MalformedMessageError } from '../envelope/cloudevents-headers';
 import { PartitionProcessor } from './partition-processor';
 import { retryPolicy } from './retry-policy';
 
@@ -10,8 +11,6 @@ const message = (offset: number, key: string): IncomingMessage => ({ topic: 't',
 function batchOf(messages: IncomingMessage[]): PartitionBatch {
   return { topic: 't', partition: 0, messages, highWatermark: String(messages.length), heartbeat: async () => undefined, isRunning: () => true, isStale: () => false };
 }
-
-class Poison extends Error {}
 
 /** A promise the test opens when it wants the handlers to go on. */
 function gate() {
@@ -30,7 +29,7 @@ interface HarnessOptions {
   readonly before?: Promise<void>;
 }
 
-function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttempts = 3, together = false, more: HarnessOptions = {}) {
+function harness(failures: Record<string, number | 'poison' | 'fatal' | { outages: number }>, maxAttempts = 3, together = false, more: HarnessOptions = {}) {
   const handled: string[] = [];
   const transactions: string[][] = [];
   const deadLetters: { offset: string; failure: DeadLetterFailure }[] = [];
@@ -42,13 +41,16 @@ function harness(failures: Record<string, number | 'poison' | 'fatal'>, maxAttem
     logger: silentLogger,
     maxBuffered: more.maxBuffered,
     commitIntervalMs: more.commitIntervalMs ?? 0,
-    isPoison: (error) => error instanceof Poison,
     handle: async (m) => {
       await more.before;
       const id = `${m.key}${m.offset}`;
       const rule = remaining[id];
-      if (rule === 'poison') throw new Poison('bad payload');
+      if (rule === 'poison') throw new MalformedMessageError('bad payload');
       if (rule === 'fatal') throw new NonRetriableError('bug');
+      if (typeof rule === 'object' && rule.outages > 0) {
+        remaining[id] = { outages: rule.outages - 1 };
+        throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+      }
       if (typeof rule === 'number' && rule > 0) {
         remaining[id] = rule - 1;
         throw new Error('transient');
@@ -108,6 +110,14 @@ describe('PartitionProcessor', () => {
     expect(h.deadLetters).toEqual([{ offset: '0', failure: expect.objectContaining({ reason: 'retries-exhausted', attempts: 3 }) }]);
     expect(h.handled).toEqual(['a1']);
     expect(h.commits[h.commits.length - 1]).toBe('2');
+  });
+
+  it('waits out a database outage without spending the retry budget', async () => {
+    const h = harness({ a0: { outages: 6 } }, 2);
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(h.deadLetters).toEqual([]);
+    expect(h.handled).toEqual(['b1', 'a0']);
   });
 
   it('dead-letters poison and non-retriable failures at once, without retrying', async () => {

@@ -1,3 +1,5 @@
+import { backoffDelayMs, validateBackoff } from '@platform/core';
+
 /** How a use case retries a failing event before giving it to its dead-letter topic. */
 export interface RetryPolicy {
   /** Attempts in all, the first one included. */
@@ -12,13 +14,11 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 5, initialBackof
 export function retryPolicy(overrides: Partial<RetryPolicy> = {}): RetryPolicy {
   const policy = { ...DEFAULT_RETRY_POLICY, ...overrides };
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) throw new Error(`maxAttempts must be a positive integer, got ${policy.maxAttempts}`);
-  if (policy.initialBackoffMs < 0 || policy.maxBackoffMs < policy.initialBackoffMs) throw new Error('backoff bounds must satisfy 0 <= initialBackoffMs <= maxBackoffMs');
-  if (policy.multiplier < 1) throw new Error(`multiplier must be >= 1, got ${policy.multiplier}`);
+  validateBackoff({ initialMs: policy.initialBackoffMs, maxMs: policy.maxBackoffMs, multiplier: policy.multiplier });
   return policy;
 }
 
-/** Exponential back-off before attempt `nextAttempt` (2 = the first retry), with ±20 % jitter. */
+/** The back-off before attempt `nextAttempt` (2 = the first retry), from the shared back-off of libs/core. */
 export function backoffMs(policy: RetryPolicy, nextAttempt: number, random: () => number = Math.random): number {
-  const base = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** Math.max(0, nextAttempt - 2));
-  return Math.round(base * (0.8 + 0.4 * random()));
+  return backoffDelayMs({ initialMs: policy.initialBackoffMs, maxMs: policy.maxBackoffMs, multiplier: policy.multiplier }, nextAttempt - 1, random);
 }

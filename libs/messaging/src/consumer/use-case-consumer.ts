@@ -1,21 +1,25 @@
 import type { Pool } from 'pg';
+import { errorFields, type Logger, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { Broker, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
-import type { KafkaNaming } from '../kafka/naming';
-import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
-import type { OutboxPublisher } from '../outbox/publisher';
-import type { DeadLetterWriter } from './dead-letters';
-import { decodeMessage, isPoisonMessageError } from './decode-message';
-import { joinGroup } from './join-group';
-import { pruneInbox, recordAllInInbox, recordInInbox } from './inbox';
+import type { Broker, GroupConsumer, IncomingMessage, TopicPartition } from '../kafka/broker';
 import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
+import type { KafkaNaming } from '../kafka/naming';
+import type { OutboxPublisher } from '../outbox/publisher';
 import { deleteInBatches } from '../retention/delete-in-batches';
-import { AfterCommit } from './after-commit';
-import { PartitionProcessor } from './partition-processor';
+import { isWindowedUseCase, type WindowedUseCase } from '../windowing/windowed-use-case';
+import { WindowHandling, type WindowHandlingOptions } from '../windowing/window-handling';
+import type { WindowCloser } from '../windowing/window-closer';
+import type { AfterCommit } from './after-commit';
+import type { DeadLetterFailure, DeadLetterWriter } from './dead-letters';
+import { EventHandling, type EventHandlingOptions } from './event-handling';
+import { causedBy, withinDeadline, type CausingEvents, type ConsumerRuntime, type Handling } from './handling';
+import { pruneInbox } from './inbox';
+import { joinGroup } from './join-group';
+import { readMessage } from './read-message';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
-import type { EnvelopeOf, HandlerContext, UseCase } from './use-case';
+import type { HandlerContext, UseCase } from './use-case';
 
-/** What ServiceMessaging gives every kind of use-case consumer. */
+/** What ServiceMessaging gives every use-case consumer. */
 export interface ConsumerDependencies {
   readonly service: string;
   readonly broker: Broker;
@@ -28,22 +32,14 @@ export interface ConsumerDependencies {
   readonly partitionsConcurrently?: number;
 }
 
-export interface UseCaseConsumerOptions extends ConsumerDependencies {
-  readonly useCase: UseCase;
-  /** Events queued behind parked keys, per partition, before that partition stops fetching. */
-  readonly maxParkedPerPartition?: number;
-  /** Fetched events waiting to be handled, per partition, before that partition stops fetching. */
-  readonly maxBufferedPerPartition?: number;
-  /** How long handled offsets may wait to be committed together (default 100 ms). */
-  readonly offsetCommitIntervalMs?: number;
+export interface UseCaseConsumerOptions extends ConsumerDependencies, EventHandlingOptions, WindowHandlingOptions {
+  readonly useCase: UseCase | WindowedUseCase;
   /** How often old inbox records are deleted (default every 10 minutes). */
   readonly inboxPruneIntervalMs?: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
-export const DEFAULT_MAX_PER_TRANSACTION = 20;
 /**
  * Partitions a use case processes at once: all six of a contract topic. Fewer made the next
  * fetch wait for a second round of batches (measured: commit-to-effect p50 18 -> 8 ms, p99 84 -> 38 ms
@@ -54,37 +50,55 @@ export const DEFAULT_PARTITIONS_CONCURRENTLY = 6;
 export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
 
 /**
- * Runs one use case in its own consumer group. Each event is handled in a transaction that
- * also records it in the inbox; the group's offset moves only past finished events, so a
- * redelivered event finds its inbox record and has no second effect. Failing events are
- * retried with back-off while their key is parked (other keys go on), then dead-lettered.
+ * Runs one use case in its own consumer group `<service>.<use case>`, subscribed to its events'
+ * topics and its own redrive topic: the one consumer runtime of every kind of use case. It owns
+ * the membership, the fetch loop, the one step that reads and checks each message, offset
+ * commits, dead letters and the inbox's retention; how the events are handled (event by event,
+ * or in windows) is its Handling. Every message either reaches the handler or the use case's
+ * dead-letter topic with the reason.
  */
-export class UseCaseConsumer {
+export class UseCaseConsumer implements ConsumerRuntime {
+  readonly service: string;
   readonly groupId: string;
   readonly topics: readonly string[];
   readonly deadLetterTopic: string;
   readonly redriveTopic: string;
-  private readonly policy: RetryPolicy;
-  private consumer?: GroupConsumer;
-  private status_: ConsumerStatus = 'idle';
-  private assigned: readonly TopicPartition[] = [];
-  private processors = new Map<string, PartitionProcessor>();
-  private readonly logger: Logger;
-
+  readonly policy: RetryPolicy;
+  readonly handling: Handling;
   /**
    * How long an inbox record is kept: as long as Kafka could deliver its event again (the
    * longest retention of the use case's topics, its redrive topic included) plus a day. Even
    * a group reset to the earliest offset then finds every event it already handled.
    */
   readonly inboxRetentionMs: number;
+  private consumer?: GroupConsumer;
+  private status_: ConsumerStatus = 'idle';
+  private assigned: readonly TopicPartition[] = [];
   private inboxPruner?: NodeJS.Timeout;
 
   constructor(private readonly options: UseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
+    this.service = service;
     this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...useCase.events.map((e) => e.contract.retentionMs)) + DAY_MS;
     ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
-    this.logger = options.logger;
+    this.handling = isWindowedUseCase(useCase) ? new WindowHandling(this, useCase, options) : new EventHandling(this, useCase, options);
+  }
+
+  get pool(): Pool {
+    return this.options.pool;
+  }
+
+  get naming(): KafkaNaming {
+    return this.options.naming;
+  }
+
+  get publisher(): OutboxPublisher {
+    return this.options.publisher;
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
   }
 
   get status(): ConsumerStatus {
@@ -97,7 +111,12 @@ export class UseCaseConsumer {
 
   /** Events waiting behind failing keys, over all partitions of this member. */
   get parked(): number {
-    return [...this.processors.values()].reduce((sum, p) => sum + p.parked, 0);
+    return this.handling.parked;
+  }
+
+  /** The window closer of a windowed use case (its emit delays, pruning), undefined for the others. */
+  get windowCloser(): WindowCloser | undefined {
+    return this.handling instanceof WindowHandling ? this.handling.closer : undefined;
   }
 
   async start(): Promise<void> {
@@ -107,20 +126,16 @@ export class UseCaseConsumer {
       groupId: this.groupId,
       logger: this.logger,
       onAssigned: (assigned) => (this.assigned = assigned),
-      // Stop retrying parked keys: their events are uncommitted and go to the next owner.
-      onRebalancing: () => {
-        const previous = this.processors;
-        this.processors = new Map();
-        for (const processor of previous.values()) void processor.stop(0);
-      },
+      onRebalancing: () => this.handling.rebalancing(),
       onCrashed: () => (this.status_ = 'crashed'),
     });
     this.consumer = consumer;
+    this.handling.start();
     // A new group starts at the beginning: a use case deployed later still sees every retained event.
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({
       partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
-      onBatch: (batch) => this.processorFor(batch).take(batch),
+      onBatch: (batch) => this.handling.take(batch),
     });
     this.status_ = 'running';
     this.inboxPruner = setInterval(() => void this.pruneInbox(), this.options.inboxPruneIntervalMs ?? 10 * 60 * 1000);
@@ -129,18 +144,46 @@ export class UseCaseConsumer {
   }
 
   /**
-   * Graceful stop: no new events are taken, handlers in flight get `deadlineMs` to finish,
-   * what finished is committed, and the partitions are handed back to the group.
+   * Graceful stop: no new events are taken, work in flight gets `deadlineMs` to finish, what
+   * finished is committed, and the partitions are handed back to the group.
    */
   async stop(deadlineMs = 10_000): Promise<void> {
     clearInterval(this.inboxPruner);
     if (!this.consumer) return;
     this.status_ = 'stopping';
-    await Promise.all([...this.processors.values()].map((p) => p.stop(deadlineMs)));
+    await withinDeadline(this.handling.stop(deadlineMs), deadlineMs + 1000);
     await this.consumer.stop();
     this.consumer = undefined;
-    this.processors.clear();
     this.status_ = 'stopped';
+  }
+
+  read(message: IncomingMessage): ReceivedEnvelope {
+    return readMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
+  }
+
+  deadLetter(message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
+    return this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure);
+  }
+
+  async commit(partition: TopicPartition, offset: string): Promise<boolean> {
+    if (!this.consumer) return false;
+    try {
+      await this.consumer.commit([{ topic: partition.topic, partition: partition.partition, offset }]);
+      return true;
+    } catch (error) {
+      this.logger.debug('commit refused', { group: this.groupId, ...errorFields(error) });
+      return false;
+    }
+  }
+
+  handlerContext(tx: SqlClient, cause: CausingEvents, committed: AfterCommit): HandlerContext {
+    const metadata = causedBy(cause);
+    return {
+      tx,
+      logger: this.logger,
+      afterCommit: committed.add,
+      publish: (event, payload, more) => this.options.publisher.publish(tx, event, payload, { ...metadata, ...more }),
+    };
   }
 
   /** Deletes this group's inbox records older than the retention; returns how many went. */
@@ -153,74 +196,5 @@ export class UseCaseConsumer {
     }
     if (pruned > 0) this.logger.debug('pruned inbox records', { group: this.groupId, pruned });
     return pruned;
-  }
-
-  private processorFor(batch: PartitionBatch): PartitionProcessor {
-    const id = `${batch.topic}:${batch.partition}`;
-    let processor = this.processors.get(id);
-    if (!processor) {
-      processor = new PartitionProcessor(batch.topic, batch.partition, {
-        group: this.groupId,
-        policy: this.policy,
-        logger: this.logger,
-        maxParked: this.options.maxParkedPerPartition,
-        maxBuffered: this.options.maxBufferedPerPartition,
-        commitIntervalMs: this.options.offsetCommitIntervalMs,
-        handle: (message) => this.handle(message),
-        handleTogether: (messages) => this.handleTogether(messages),
-        maxPerTransaction: this.options.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
-        isPoison: isPoisonMessageError,
-        deadLetter: (message, failure) => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure),
-        commit: async (offset) => {
-          // After a rebalance this generation may no longer commit: the next owner starts from the last good commit.
-          await this.consumer?.commit([{ topic: batch.topic, partition: batch.partition, offset }]).catch((error) => {
-            this.logger.debug('commit refused', { group: this.groupId, ...errorFields(error) });
-          });
-        },
-      });
-      this.processors.set(id, processor);
-    }
-    return processor;
-  }
-
-  private async handle(message: IncomingMessage): Promise<void> {
-    const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
-    const committed = new AfterCommit();
-    await withTransaction(this.options.pool, (tx) => this.handleIn(tx, envelope, committed));
-    committed.run(this.logger);
-  }
-
-  /** Several events in one transaction: each with its inbox record, all committed together. */
-  private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
-    const envelopes = messages.map((m) => decodeMessage(m, this.options.useCase.events, this.options.naming, this.redriveTopic));
-    const committed = new AfterCommit();
-    await withTransaction(this.options.pool, async (tx) => {
-      const fresh = await recordAllInInbox(tx, this.groupId, envelopes);
-      for (const envelope of envelopes) {
-        // The same event twice in one run (a producer retry) is recorded once and handled once.
-        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope, committed);
-      }
-    });
-    committed.run(this.logger);
-  }
-
-  private async handleIn(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
-    if (!(await recordInInbox(tx, this.groupId, envelope))) {
-      this.logger.debug('duplicate delivery ignored', { group: this.groupId, eventId: envelope.id });
-      return;
-    }
-    await this.handleRecorded(tx, envelope, committed);
-  }
-
-  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
-    const { useCase, publisher } = this.options;
-    const context: HandlerContext = {
-      tx,
-      logger: this.logger,
-      afterCommit: committed.add,
-      publish: (event, payload, metadata) =>
-        publisher.publish(tx, event, payload, { correlationId: envelope.correlationId, causationId: envelope.id, traceparent: envelope.traceparent, ...metadata }),
-    };
-    await useCase.handle(envelope as EnvelopeOf<typeof useCase.events>, context);
   }
 }

@@ -1,22 +1,18 @@
 import { instantiateEvent, type EventClass } from '@platform/contracts';
-import type { Pool } from 'pg';
-import type { EventEnvelope, ReceivedEnvelope } from '../envelope/envelope';
-import { isRetriable } from '../consumer/error-classification';
+import type { ReceivedEnvelope } from '../envelope/envelope';
 import { AfterCommit } from '../consumer/after-commit';
-import { backoffMs, type RetryPolicy } from '../consumer/retry-policy';
-import type { HandlerContext } from '../consumer/use-case';
-import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
-import type { OutboxPublisher } from '../outbox/publisher';
+import { deadLetterInTransaction, messageOf, type DeadLetterFailure } from '../consumer/dead-letters';
+import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
+import { causedBy, type ConsumerRuntime } from '../consumer/handling';
+import { errorFields, errorMessage, withTransaction, type SqlClient } from '@platform/core';
 import {
   closeAndLoadWindows,
   countDueWindows,
-  eventsOfWindows,
   lockDueWindows,
-  markWindowsClosed,
+  markWindowsDeadLettered,
   pruneHandledWindows,
   pruneStagedEvents,
-  reopenWindows,
-  windowIdString,
+  retryWindowsLater,
   type DueWindow,
   type StoredEnvelope,
   type WindowId,
@@ -25,20 +21,15 @@ import type { EventWindow, WindowBatchContext, WindowedUseCase } from './windowe
 import { deleteInBatches } from '../retention/delete-in-batches';
 
 export interface WindowCloserOptions {
-  readonly group: string;
+  /** The use case's consumer: its group, database, publisher, retry policy and dead-letter topic. */
+  readonly runtime: ConsumerRuntime;
   readonly useCase: WindowedUseCase;
-  readonly pool: Pool;
-  readonly publisher: OutboxPublisher;
-  readonly policy: RetryPolicy;
-  readonly logger: Logger;
   /** Called after a window's result committed (or its events were dead-lettered). */
   readonly onClosed: (id: WindowId) => void;
   /** Runs before each closing round: brings this member's watermarks up to date. */
   readonly beforeClosing?: () => Promise<void>;
   /** True while windows this member waits for are past their close time but not handled. */
   readonly stillWaiting?: () => boolean;
-  /** Dead-letters the events of a window that cannot be handled. */
-  readonly deadLetterWindow: (events: readonly ReceivedEnvelope[], error: unknown, attempts: number) => Promise<void>;
   /** Event-time windows wait for every partition's watermark; processing-time ones need not. */
   readonly gateOnWatermarks: boolean;
   /** Fallback scan for windows no timer of ours knows (staged by an instance that died). */
@@ -58,7 +49,11 @@ interface BatchOutcome {
   readonly committed: AfterCommit;
   locked: number;
   closed: DueWindow[];
-  failed: { window: DueWindow; error: unknown }[];
+  failed: { loaded: LoadedWindow; error: unknown }[];
+  /** Failed windows open again, each with when it is due again. */
+  retried: { window: DueWindow; retryAtMs: number }[];
+  /** Failed windows given up on: their events went to the dead-letter topic with this transaction. */
+  deadLettered: { window: DueWindow; failure: DeadLetterFailure }[];
 }
 
 /** A window handler threw during an optimistic batch: redo the batch window by window. */
@@ -96,10 +91,11 @@ export class WindowCloser {
   private running = false;
   private closing?: Promise<void>;
   private again = false;
-  /** Windows failing right now: attempts so far and when to try again. */
-  private readonly failing = new Map<string, { id: WindowId; attempts: number; notBefore: number }>();
+  private readonly group: string;
 
-  constructor(private readonly options: WindowCloserOptions) {}
+  constructor(private readonly options: WindowCloserOptions) {
+    this.group = options.runtime.groupId;
+  }
 
   start(): void {
     this.running = true;
@@ -139,7 +135,8 @@ export class WindowCloser {
   async prune(now = Date.now()): Promise<{ events: number; windows: number }> {
     const handledBefore = now - (this.options.retainHandledWindowsMs ?? 60 * 60 * 1000);
     const pruned = { events: 0, windows: 0 };
-    const { pool, group, logger } = this.options;
+    const { group } = this;
+    const { pool, logger } = this.options.runtime;
     try {
       // Events first: a window is deleted only once none of its events is left.
       await deleteInBatches((limit) => pruneStagedEvents(pool, group, handledBefore, limit), (n) => (pruned.events += n));
@@ -163,11 +160,11 @@ export class WindowCloser {
         this.again = false;
         const now = Date.now();
         for (const at of this.due) if (at <= now) this.due.delete(at);
-        await this.options.beforeClosing?.().catch((error) => this.options.logger.debug('watermark refresh failed', errorFields(error)));
+        await this.options.beforeClosing?.().catch((error) => this.options.runtime.logger.debug('watermark refresh failed', errorFields(error)));
         await this.closeDueWindows(now);
       } while (this.again && this.running);
     })()
-      .catch((error) => this.options.logger.error('window closing failed', { group: this.options.group, ...errorFields(error) }))
+      .catch((error) => this.options.runtime.logger.error('window closing failed', { group: this.group, ...errorFields(error) }))
       .finally(() => {
         this.closing = undefined;
         this.arm();
@@ -185,8 +182,7 @@ export class WindowCloser {
    * last window handled is as late as the longest transaction.
    */
   private async closeDueWindows(now: number): Promise<void> {
-    const { pool, group, gateOnWatermarks } = this.options;
-    const due = await countDueWindows(pool, group, now, gateOnWatermarks);
+    const due = await countDueWindows(this.options.runtime.pool, this.group, now, this.options.gateOnWatermarks);
     if (due === 0) return;
     const perTransaction = Math.min(BATCH, Math.ceil(due / PARALLEL_BATCHES));
     await Promise.all(
@@ -202,29 +198,37 @@ export class WindowCloser {
   /**
    * Handles up to BATCH due windows in one transaction. Optimistically first, all handlers
    * straight through; if one throws, the transaction is rolled back and the batch is redone
-   * with a savepoint per window, so the failing window alone is rolled back (and retried
-   * later) while the others commit.
+   * with a savepoint per window, so the failing window alone is rolled back while the others
+   * commit. A failing window is, in that same transaction and under its lock, either opened
+   * again with its attempt counted and its next attempt's time, or given up on: its events are
+   * dead-lettered through the outbox and it is marked so. Either way nothing is decided outside
+   * the transaction that holds the window, so no window is both handled and dead-lettered.
    */
   private async closeBatch(now: number, limit: number): Promise<number> {
-    const backingOff = [...this.failing.values()].filter((f) => f.notBefore > now).map((f) => f.id);
     let outcome: BatchOutcome;
     try {
-      outcome = await this.runBatch(now, limit, backingOff, false);
+      outcome = await this.runBatch(now, limit, false);
     } catch (error) {
       if (!(error instanceof WindowFailed)) throw error;
-      outcome = await this.runBatch(now, limit, backingOff, true);
+      outcome = await this.runBatch(now, limit, true);
     }
-    outcome.committed.run(this.options.logger);
+    const { logger } = this.options.runtime;
+    outcome.committed.run(logger);
     for (const window of outcome.closed) this.recordClosed(window);
-    for (const { window, error } of outcome.failed) await this.handleFailure(window, error);
+    for (const { retryAtMs } of outcome.retried) this.schedule(retryAtMs);
+    for (const { window, failure } of outcome.deadLettered) {
+      logger.error('window dead-lettered', { group: this.group, key: window.key, start: new Date(window.start).toISOString(), attempts: failure.attempts, reason: failure.reason, ...errorFields(failure.error) });
+      this.recordClosed(window);
+    }
     return outcome.locked;
   }
 
-  private runBatch(now: number, limit: number, skip: readonly WindowId[], isolate: boolean): Promise<BatchOutcome> {
-    const { pool, group, useCase } = this.options;
-    return withTransaction(pool, async (tx) => {
-      const outcome: BatchOutcome = { committed: new AfterCommit(), locked: 0, closed: [], failed: [] };
-      const locked = await lockDueWindows(tx, group, now, skip, limit, this.options.gateOnWatermarks);
+  private runBatch(now: number, limit: number, isolate: boolean): Promise<BatchOutcome> {
+    const { useCase, runtime } = this.options;
+    const { group } = this;
+    return withTransaction(runtime.pool, async (tx) => {
+      const outcome: BatchOutcome = { committed: new AfterCommit(), locked: 0, closed: [], failed: [], retried: [], deadLettered: [] };
+      const locked = await lockDueWindows(tx, group, now, limit, this.options.gateOnWatermarks);
       outcome.locked = locked.length;
       // Marked handled and loaded in one statement; the mark commits with the results.
       const windows = await closeAndLoadWindows(tx, group, locked);
@@ -233,21 +237,50 @@ export class WindowCloser {
       const toHandle = windows.filter((w) => w.events.length > 0);
       if (toHandle.length > 0 && useCase.handleWindows && !isolate) await this.handleTogether(tx, toHandle, outcome);
       else if (toHandle.length > 0) await this.handleOneByOne(tx, toHandle, isolate, outcome);
-      // Failed windows under their savepoints: open again, to be retried after their back-off.
-      await reopenWindows(tx, group, outcome.failed.map((f) => f.window));
+      await this.settleFailures(tx, outcome);
       return outcome;
     });
   }
 
+  /** Failed windows, rolled back to their savepoints and still locked: retry later, or dead-letter now. */
+  private async settleFailures(tx: SqlClient, outcome: BatchOutcome): Promise<void> {
+    const { runtime } = this.options;
+    const retries: { id: WindowId; retryAtMs: number; counted: boolean; error: string }[] = [];
+    const givenUp: { id: WindowId; attempts: number; error: string }[] = [];
+    for (const { loaded, error } of outcome.failed) {
+      const { window } = loaded;
+      const verdict = failureVerdict(error, window.attempts + 1, runtime.policy, 1);
+      if (isRetryLater(verdict)) {
+        const retryAtMs = Date.now() + verdict.retryInMs;
+        retries.push({ id: window, retryAtMs, counted: verdict.counted, error: errorMessage(error) });
+        outcome.retried.push({ window, retryAtMs });
+        runtime.logger.warn('window handler failed; retrying', {
+          group: this.group, key: window.key, start: new Date(window.start).toISOString(), attempt: window.attempts + 1, retryInMs: verdict.retryInMs, ...errorFields(error),
+        });
+        continue;
+      }
+      await deadLetterInTransaction(tx, runtime.naming, runtime.deadLetterTopic, this.group, loaded.events.map(messageOf), verdict);
+      givenUp.push({ id: window, attempts: verdict.attempts, error: errorMessage(error) });
+      outcome.deadLettered.push({ window, failure: verdict });
+    }
+    await retryWindowsLater(tx, this.group, retries);
+    await markWindowsDeadLettered(tx, this.group, givenUp);
+  }
+
   /** The whole batch in one handleWindows call; if it throws, the batch is redone window by window. */
   private async handleTogether(tx: SqlClient, windows: readonly LoadedWindow[], outcome: BatchOutcome): Promise<void> {
-    const { useCase, publisher, logger } = this.options;
-    const eventWindows = windows.map((w) => this.eventWindow(w));
+    const { useCase, runtime } = this.options;
+    let eventWindows: EventWindow<ReceivedEnvelope>[];
+    try {
+      eventWindows = windows.map((w) => this.eventWindow(w));
+    } catch (error) {
+      throw new WindowFailed(error);
+    }
     const context: WindowBatchContext = {
       tx,
-      logger,
+      logger: runtime.logger,
       afterCommit: outcome.committed.add,
-      publishAll: (items) => publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window), ...pending.metadata } }))),
+      publishAll: (items) => runtime.publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window.events as ReceivedEnvelope[]), ...pending.metadata } }))),
     };
     try {
       await useCase.handleWindows?.(eventWindows as never, context);
@@ -259,27 +292,21 @@ export class WindowCloser {
 
   /** handleWindow per window; isolated, each under a savepoint so a failing one is rolled back alone. */
   private async handleOneByOne(tx: SqlClient, windows: readonly LoadedWindow[], isolate: boolean, outcome: BatchOutcome): Promise<void> {
-    const { useCase, publisher, logger } = this.options;
+    const { useCase, runtime } = this.options;
     for (const loaded of windows) {
       if (isolate) await tx.query('SAVEPOINT one_window');
       // A window rolled back to its savepoint takes its callbacks with it.
       const committed = new AfterCommit();
       try {
         const eventWindow = this.eventWindow(loaded);
-        const context: HandlerContext = {
-          tx,
-          logger,
-          afterCommit: committed.add,
-          publish: (event, payload, metadata) => publisher.publish(tx, event, payload, { ...causedBy(eventWindow), ...metadata }),
-        };
-        await useCase.handleWindow(eventWindow as never, context);
+        await useCase.handleWindow(eventWindow as never, runtime.handlerContext(tx, eventWindow.events, committed));
         if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
         outcome.committed.adopt(committed);
         outcome.closed.push(loaded.window);
       } catch (error) {
         if (!isolate) throw new WindowFailed(error);
         await tx.query('ROLLBACK TO SAVEPOINT one_window');
-        outcome.failed.push({ window: loaded.window, error });
+        outcome.failed.push({ loaded, error });
       }
     }
   }
@@ -289,39 +316,10 @@ export class WindowCloser {
   }
 
   private recordClosed(window: DueWindow): void {
-    this.failing.delete(windowIdString(window));
     const delay = Date.now() - window.closeAt;
     this.emitDelays.samples.push(delay);
     if (this.emitDelays.samples.length > 100_000) this.emitDelays.samples.splice(0, 50_000);
     this.options.onClosed(window);
-  }
-
-  /** A failing window is retried with back-off; after the budget its events are dead-lettered. */
-  private async handleFailure(window: DueWindow, error: unknown): Promise<void> {
-    const { group, policy, logger, pool } = this.options;
-    const id = windowIdString(window);
-    const attempts = (this.failing.get(id)?.attempts ?? 0) + 1;
-    const when = new Date(window.start).toISOString();
-    if (isRetriable(error) && attempts < policy.maxAttempts) {
-      const wait = backoffMs(policy, attempts + 1);
-      logger.warn('window handler failed; retrying', { group, key: window.key, start: when, attempt: attempts, retryInMs: wait, ...errorFields(error) });
-      this.failing.set(id, { id: { key: window.key, start: window.start }, attempts, notBefore: Date.now() + wait });
-      this.schedule(Date.now() + wait);
-      return;
-    }
-    // Dead-letter first, then mark: a crash in between dead-letters twice rather than never.
-    const stored = await withTransaction(pool, async (tx) => (await eventsOfWindows(tx, group, [window])).get(id) ?? []);
-    const events = stored.flatMap((e) => {
-      try {
-        return [this.revive(e)];
-      } catch {
-        return [];
-      }
-    });
-    await this.options.deadLetterWindow(events, error, attempts);
-    await withTransaction(pool, (tx) => markWindowsClosed(tx, group, [{ ...window, eventCount: stored.length }], true));
-    logger.error('window dead-lettered', { group, key: window.key, start: when, events: events.length, attempts, ...errorFields(error) });
-    this.recordClosed(window);
   }
 
   /** Staged events were validated when they were staged: typed again, not checked again. */
@@ -331,9 +329,4 @@ export class WindowCloser {
     if (typeof stored.payload !== 'object' || stored.payload === null) throw new Error(`staged event ${stored.id} has no payload object`);
     return { ...stored, payload: instantiateEvent(event, stored.payload), event };
   }
-}
-
-/** What a window's result is caused by: the conversation of its first event, its last event. */
-function causedBy(window: EventWindow<EventEnvelope>): { correlationId?: string; causationId?: string } {
-  return { correlationId: window.events[0]?.correlationId, causationId: window.events[window.events.length - 1]?.id };
 }

@@ -29,6 +29,8 @@ export interface StagingResult {
 export interface DueWindow extends WindowId {
   readonly end: number;
   readonly closeAt: number;
+  /** Attempts that failed so far (shared by every instance, kept across restarts). */
+  readonly attempts: number;
 }
 
 export type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown };
@@ -155,6 +157,7 @@ function storable(envelope: ReceivedEnvelope): StoredEnvelope {
  * boolean parameter `gate` is true (event time), passed by every partition's watermark.
  */
 const isDue = (gate: string) => `consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
+        AND (retry_at IS NULL OR retry_at <= to_timestamp($2 / 1000.0))
         AND (NOT ${gate} OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))`;
 
 /**
@@ -162,27 +165,25 @@ const isDue = (gate: string) => `consumer_group = $1 AND closed_at IS NULL AND c
  * windows, passed by every partition's watermark. Windows locked elsewhere (another instance, or a stager still
  * writing into them) are skipped, not waited for.
  */
-export async function lockDueWindows(
-  tx: SqlClient,
-  group: string,
-  nowMs: number,
-  skip: readonly WindowId[],
-  limit: number,
-  gateOnWatermarks: boolean,
-): Promise<DueWindow[]> {
-  const { rows } = await tx.query<{ window_key: string; start_ms: string; end_ms: string; close_ms: string }>(
+export async function lockDueWindows(tx: SqlClient, group: string, nowMs: number, limit: number, gateOnWatermarks: boolean): Promise<DueWindow[]> {
+  const { rows } = await tx.query<{ window_key: string; start_ms: string; end_ms: string; close_ms: string; attempts: number }>(
     `SELECT window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
-            (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms
+            (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms,
+            attempts
        FROM messaging.windows
-      WHERE ${isDue('$6')}
-        AND NOT EXISTS (SELECT 1 FROM unnest($3::text[], $4::float8[]) AS x(k, s)
-                         WHERE x.k = window_key AND to_timestamp(x.s / 1000.0) = window_start)
+      WHERE ${isDue('$4')}
       ORDER BY close_at
-      LIMIT $5
+      LIMIT $3
       FOR UPDATE SKIP LOCKED`,
-    [group, nowMs, skip.map((w) => w.key), skip.map((w) => w.start), limit, gateOnWatermarks],
+    [group, nowMs, limit, gateOnWatermarks],
   );
-  return rows.map((row) => ({ key: row.window_key, start: Math.round(Number(row.start_ms)), end: Math.round(Number(row.end_ms)), closeAt: Number(row.close_ms) }));
+  return rows.map((row) => ({
+    key: row.window_key,
+    start: Math.round(Number(row.start_ms)),
+    end: Math.round(Number(row.end_ms)),
+    closeAt: Number(row.close_ms),
+    attempts: row.attempts,
+  }));
 }
 
 /**
@@ -215,14 +216,34 @@ export async function closeAndLoadWindows(tx: SqlClient, group: string, windows:
   return [...byWindow.values()];
 }
 
-/** Undoes `closeAndLoadWindows` for windows whose handler failed (still locked by the caller's transaction). */
-export async function reopenWindows(tx: SqlClient, group: string, windows: readonly WindowId[]): Promise<void> {
+/**
+ * Undoes `closeAndLoadWindows` for windows whose handler failed (still locked by the caller's
+ * transaction): open again, not due before `retryAtMs`, the attempt counted when it spent the budget.
+ */
+export async function retryWindowsLater(
+  tx: SqlClient,
+  group: string,
+  windows: readonly { id: WindowId; retryAtMs: number; counted: boolean; error: string }[],
+): Promise<void> {
   if (windows.length === 0) return;
   await tx.query(
-    `UPDATE messaging.windows w SET closed_at = NULL, event_count = NULL
-       FROM unnest($2::text[], $3::float8[]) AS x(k, s)
+    `UPDATE messaging.windows w
+        SET closed_at = NULL, event_count = NULL, attempts = w.attempts + CASE WHEN x.counted THEN 1 ELSE 0 END,
+            retry_at = to_timestamp(x.r / 1000.0), last_error = x.e
+       FROM unnest($2::text[], $3::float8[], $4::float8[], $5::bool[], $6::text[]) AS x(k, s, r, counted, e)
       WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)`,
-    [group, windows.map((w) => w.key), windows.map((w) => w.start)],
+    [group, windows.map((w) => w.id.key), windows.map((w) => w.id.start), windows.map((w) => w.retryAtMs), windows.map((w) => w.counted), windows.map((w) => w.error)],
+  );
+}
+
+/** Marks windows closed by `closeAndLoadWindows` as given up on: their events were dead-lettered in the same transaction. */
+export async function markWindowsDeadLettered(tx: SqlClient, group: string, windows: readonly { id: WindowId; attempts: number; error: string }[]): Promise<void> {
+  if (windows.length === 0) return;
+  await tx.query(
+    `UPDATE messaging.windows w SET failed = true, attempts = x.a, retry_at = NULL, last_error = x.e
+       FROM unnest($2::text[], $3::float8[], $4::int[], $5::text[]) AS x(k, s, a, e)
+      WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)`,
+    [group, windows.map((w) => w.id.key), windows.map((w) => w.id.start), windows.map((w) => w.attempts), windows.map((w) => w.error)],
   );
 }
 
@@ -234,31 +255,6 @@ export async function countDueWindows(client: SqlClient, group: string, nowMs: n
     [group, nowMs, gateOnWatermarks],
   );
   return rows[0]?.due ?? 0;
-}
-
-/** The staged events of several windows, each window's in event-time order. */
-export async function eventsOfWindows(tx: SqlClient, group: string, ids: readonly WindowId[]): Promise<Map<string, StoredEnvelope[]>> {
-  const { rows } = await tx.query<{ window_key: string; start_ms: string; envelope: StoredEnvelope }>(
-    `SELECT e.window_key, (extract(epoch from e.window_start) * 1000)::float8::text AS start_ms, e.envelope
-       FROM messaging.window_events e
-       JOIN unnest($2::text[], $3::float8[]) AS x(k, s) ON e.window_key = x.k AND e.window_start = to_timestamp(x.s / 1000.0)
-      WHERE e.consumer_group = $1
-      ORDER BY e.window_key, e.window_start, e.event_time, e.partition, e."offset"`,
-    [group, ids.map((i) => i.key), ids.map((i) => i.start)],
-  );
-  const byWindow = new Map<string, StoredEnvelope[]>(ids.map((id) => [windowIdString(id), []]));
-  for (const row of rows) byWindow.get(windowIdString({ key: row.window_key, start: Math.round(Number(row.start_ms)) }))?.push(row.envelope);
-  return byWindow;
-}
-
-export async function markWindowsClosed(tx: SqlClient, group: string, windows: readonly (WindowId & { eventCount: number })[], failed: boolean): Promise<void> {
-  if (windows.length === 0) return;
-  await tx.query(
-    `UPDATE messaging.windows w SET closed_at = clock_timestamp(), event_count = x.n, failed = $5
-       FROM unnest($2::text[], $3::float8[], $4::int[]) AS x(k, s, n)
-      WHERE w.consumer_group = $1 AND w.window_key = x.k AND w.window_start = to_timestamp(x.s / 1000.0)`,
-    [group, windows.map((w) => w.key), windows.map((w) => w.start), windows.map((w) => w.eventCount), failed],
-  );
 }
 
 /** Which of the given windows are closed already (for instance by another instance). */

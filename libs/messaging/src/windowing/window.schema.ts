@@ -70,4 +70,19 @@ export const WINDOW_MIGRATIONS: readonly SqlMigration[] = [
       DROP TABLE messaging.window_prune_marks;
     `,
   },
+  {
+    id: '1764000000004-messaging-window-attempts',
+    up: `
+      -- A failing window's attempts live with the window, not in one instance's memory: every
+      -- instance, and an instance after a restart, sees how many attempts were spent and when
+      -- the next one is due, so the retry budget holds however often the work moves.
+      ALTER TABLE messaging.windows
+        ADD COLUMN attempts   integer NOT NULL DEFAULT 0,
+        ADD COLUMN retry_at   timestamptz,
+        ADD COLUMN last_error text;
+    `,
+    down: `
+      ALTER TABLE messaging.windows DROP COLUMN last_error, DROP COLUMN retry_at, DROP COLUMN attempts;
+    `,
+  },
 ];

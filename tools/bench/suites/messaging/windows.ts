@@ -3,7 +3,6 @@ import { EndpointUpdated } from '@platform/contracts';
 import {
   KafkaNaming,
   ServiceMessaging,
-  WindowedUseCaseConsumer,
   type EnvelopeOf,
   type EventWindow,
   type HandlerContext,
@@ -68,7 +67,8 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
   const messaging = new ServiceMessaging({ service: 'windows', broker: env.broker, naming, pool: db.pool, publishes: [], useCases: [useCase], logger: jsonLogger('windows', 'error') });
   await messaging.start();
   await until(() => messaging.consumers.every((c) => c.assignment.length > 0), 30_000, 'the windowed group');
-  const consumer = messaging.consumers[0] as WindowedUseCaseConsumer;
+  const closer = messaging.consumers[0].windowCloser;
+  if (!closer) throw new Error('the windowed use case has no window closer');
   const topic = naming.topic(EndpointUpdated);
   const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
@@ -88,7 +88,7 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
     const rate = ctx.quick ? 500 : 1000;
     const seconds = ctx.quick ? 4 : 10;
     ctx.progress(`${useCase.name}: ${rate} events/s for ${seconds} s, measuring how late each window is handled after it closes`);
-    consumer.closer.emitDelays.samples.length = 0;
+    closer.emitDelays.samples.length = 0;
     const before = useCase.handled;
     const t0 = Date.now();
     for (let tick = 0; tick < (seconds * 1000) / 50; tick++) {
@@ -97,7 +97,7 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
       if (due > Date.now()) await sleep(due - Date.now());
     }
     await until(() => useCase.handled - before >= rate * seconds, 60_000, 'the paced windows');
-    const delays = [...consumer.closer.emitDelays.samples].sort((a, b) => a - b);
+    const delays = [...closer.emitDelays.samples].sort((a, b) => a - b);
     ctx.record(`${metric}_emit_delay_p50`, percentile(delays, 50), 'ms');
     ctx.record(`${metric}_emit_delay_p99`, percentile(delays, 99), 'ms');
     ctx.progress(`${useCase.name}: ${delays.length} windows handled in the paced run`);

@@ -1,24 +1,22 @@
-import { CE } from '../envelope/cloudevents-headers';
-import type { ReceivedEnvelope } from '../envelope/envelope';
-import { errorFields, withTransaction, type Logger, type SqlClient } from '@platform/core';
-import type { BrokerAdmin, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
-import { decodeMessage } from '../consumer/decode-message';
-import { joinGroup } from '../consumer/join-group';
-import { isRetriable } from '../consumer/error-classification';
+import { classifyFailure, errorFields, sleep, withTransaction, type SqlClient } from '@platform/core';
+import type { BrokerAdmin, IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { AfterCommit } from '../consumer/after-commit';
+import type { DeadLetterFailure } from '../consumer/dead-letters';
+import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
+import { withinDeadline, type ConsumerRuntime, type Handling } from '../consumer/handling';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
-import { backoffMs, retryPolicy, type RetryPolicy } from '../consumer/retry-policy';
-import { DEFAULT_PARTITIONS_CONCURRENTLY, type ConsumerDependencies, type ConsumerStatus } from '../consumer/use-case-consumer';
-import type { EnvelopeOf, HandlerContext } from '../consumer/use-case';
+import { backoffMs } from '../consumer/retry-policy';
+import type { EnvelopeOf } from '../consumer/use-case';
+import type { Broker } from '../kafka/broker';
 import { Coalescer } from './coalescer';
 import { WindowCloser } from './window-closer';
 import { closeAt, validateWindowSpec, windowsFor, type WindowSpec } from './window-spec';
 import { closedAmong, saveWatermarks, stageEvents, windowIdString, type StagedEvent, type StagingResult, type WindowId } from './window-store';
 import type { WindowedUseCase } from './windowed-use-case';
 
-export interface WindowedUseCaseConsumerOptions extends ConsumerDependencies {
-  readonly useCase: WindowedUseCase;
+export interface WindowHandlingOptions {
+  readonly broker: Broker;
   /** How often this member publishes its partitions' watermarks. */
   readonly watermarkIntervalMs?: number;
 }
@@ -58,31 +56,25 @@ function latestPerPartition(requests: readonly StagingRequest[]): { topic: strin
   return [...marks.values()];
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** How often a processing-time event is moved on to the current window before it counts as late. */
 const PROCESSING_TIME_RESTAGES = 5;
 
 /**
- * Runs a windowed use case in its own consumer group. Each fetched batch is staged, in one
+ * Handling in windows, inside the consumer runtime. Each fetched batch is staged, in one
  * transaction, into the windows its events fall in (durably, de-duplicated by event id); the
  * WindowCloser handles each (key, window) once when it closes. A message's offset is
  * committed only after every window holding it has been handled, so after kill -9 the
  * replay finds the events staged and the windows either still open or handled: no event is
  * lost, none counted twice, no window handled twice. Events for already handled windows are
- * late and go where the use case says (dead letter by default).
+ * late and go where the use case says (dead letter by default). A message that cannot be
+ * staged goes to the dead-letter topic like any failing event: an outage is waited out, a
+ * failing batch is staged event by event, and each event that still fails is retried within
+ * the budget and then dead-lettered, so no message stalls its partition.
  */
-export class WindowedUseCaseConsumer {
-  readonly groupId: string;
-  readonly topics: readonly string[];
-  readonly deadLetterTopic: string;
-  readonly redriveTopic: string;
+export class WindowHandling implements Handling {
   readonly closer: WindowCloser;
   private readonly spec: Required<WindowSpec>;
-  private readonly policy: RetryPolicy;
-  private consumer?: GroupConsumer;
-  private status_: ConsumerStatus = 'idle';
-  private assigned: readonly TopicPartition[] = [];
+  private running = false;
   private partitions = new Map<string, PartitionState>();
   /** Window → offsets waiting for it to be handled. */
   private waiting = new Map<string, { id: WindowId; closeAt: number; offsets: { state: PartitionState; offset: string }[] }>();
@@ -92,51 +84,32 @@ export class WindowedUseCaseConsumer {
   private watermarkTimer?: NodeJS.Timeout;
   private admin?: Promise<BrokerAdmin>;
   private lastRefresh = 0;
-  private readonly logger: Logger;
   private readonly staging = new Coalescer<StagingRequest, StagingAnswer>((requests) => this.stageTogether(requests));
 
-  constructor(private readonly options: WindowedUseCaseConsumerOptions) {
-    const { naming, service, useCase } = options;
-    ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
+  constructor(
+    private readonly runtime: ConsumerRuntime,
+    private readonly useCase: WindowedUseCase,
+    private readonly options: WindowHandlingOptions,
+  ) {
     this.spec = validateWindowSpec(useCase.window);
-    this.policy = retryPolicy(useCase.retry);
-    this.logger = options.logger;
     this.closer = new WindowCloser({
-      group: this.groupId,
+      runtime,
       useCase,
-      pool: options.pool,
-      publisher: options.publisher,
-      policy: this.policy,
-      logger: options.logger,
       gateOnWatermarks: this.spec.time === 'event',
       onClosed: (id) => this.windowHandled(id),
       // Only event-time windows wait for watermarks; processing-time ones need no refresh first.
       beforeClosing: this.spec.time === 'event' ? () => this.refreshWatermarks() : undefined,
       // Windows past their close time but held by a watermark: look again shortly.
       stillWaiting: () => this.hasDueWindows(),
-      deadLetterWindow: (events, error, attempts) => this.deadLetterEnvelopes(events, error, attempts),
     });
   }
 
-  get status(): ConsumerStatus {
-    return this.status_;
+  get parked(): number {
+    return 0;
   }
 
-  get assignment(): readonly TopicPartition[] {
-    return this.assigned;
-  }
-
-  async start(): Promise<void> {
-    this.status_ = 'starting';
-    const consumer = await joinGroup({
-      broker: this.options.broker,
-      groupId: this.groupId,
-      logger: this.logger,
-      onAssigned: (assigned) => (this.assigned = assigned),
-      onRebalancing: () => this.forgetPartitions(),
-      onCrashed: () => (this.status_ = 'crashed'),
-    });
-    this.consumer = consumer;
+  start(): void {
+    this.running = true;
     this.closer.start();
     this.reconcileTimer = setInterval(() => void this.reconcile().catch(() => undefined), 1000);
     // Other instances' event-time windows wait for our partitions too: keep our watermarks fresh.
@@ -144,32 +117,24 @@ export class WindowedUseCaseConsumer {
       this.watermarkTimer = setInterval(() => {
         void this.refreshWatermarks()
           .then(() => this.closer.kick())
-          .catch((error) => this.logger.debug('watermark refresh failed', { group: this.groupId, ...errorFields(error) }));
+          .catch((error) => this.runtime.logger.debug('watermark refresh failed', { group: this.runtime.groupId, ...errorFields(error) }));
       }, this.options.watermarkIntervalMs ?? 200);
     }
-    await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
-    await consumer.run({ partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY, onBatch: (batch) => this.take(batch) });
-    this.status_ = 'running';
-    this.logger.info('windowed use case consuming', { group: this.groupId, topics: this.topics, window: this.spec });
   }
 
-  async stop(): Promise<void> {
-    if (!this.consumer) return;
-    this.status_ = 'stopping';
+  async stop(deadlineMs: number): Promise<void> {
+    this.running = false;
     clearInterval(this.reconcileTimer);
     clearInterval(this.watermarkTimer);
-    await this.closer.stop();
+    await withinDeadline(this.closer.stop(), deadlineMs);
     await Promise.all([...this.partitions.values()].map((state) => this.commit(state)));
-    await this.consumer.stop();
-    this.consumer = undefined;
-    this.forgetPartitions();
+    this.rebalancing();
     const admin = this.admin;
     this.admin = undefined;
     await admin?.then((a) => a.disconnect()).catch(() => undefined);
-    this.status_ = 'stopped';
   }
 
-  private forgetPartitions(): void {
+  rebalancing(): void {
     this.partitions = new Map();
     this.waiting = new Map();
     this.openCount = new Map();
@@ -185,32 +150,27 @@ export class WindowedUseCaseConsumer {
     return state;
   }
 
-  private async take(batch: PartitionBatch): Promise<string | undefined> {
+  async take(batch: PartitionBatch): Promise<string | undefined> {
     if (batch.messages.length === 0 || !batch.isRunning()) return undefined;
     const state = this.stateFor(batch);
     const arrival = Date.now();
     const staged: (StagedEvent & { message: IncomingMessage })[] = [];
-    const invalid: { message: IncomingMessage; error: unknown }[] = [];
     for (const message of batch.messages) {
       state.tracker.add(message.offset);
       try {
-        const envelope = decodeMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
-        const eventTime = this.spec.time === 'event' ? Date.parse(envelope.time) : arrival;
-        const key = this.options.useCase.groupBy(envelope as EnvelopeOf<typeof this.options.useCase.events>);
-        const windows = windowsFor(this.spec, eventTime).map((w) => ({ key, ...w, closeAt: closeAt(this.spec, w) }));
-        staged.push({ envelope, eventTime, windows, message });
+        staged.push(this.toStage(message, arrival));
       } catch (error) {
-        invalid.push({ message, error });
+        // Unusable (or its key could not be computed): the same verdict as a failing event, at once.
+        const verdict = failureVerdict(error, this.runtime.policy.maxAttempts, this.runtime.policy);
+        const failure = isRetryLater(verdict) ? { reason: 'retries-exhausted' as const, error, attempts: 1 } : { ...verdict, attempts: 1 };
+        if (!(await this.untilDone(batch, () => this.runtime.deadLetter(message, failure)))) return undefined;
+        state.tracker.done(message.offset);
       }
-    }
-    for (const { message, error } of invalid) {
-      await this.untilDone(batch, () => this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'invalid-payload', error, attempts: 1 }));
-      state.tracker.done(message.offset);
     }
     const last = batch.messages[batch.messages.length - 1].offset;
     const caughtUp = BigInt(last) + 1n >= BigInt(batch.highWatermark);
     const watermark = Math.max(caughtUp ? arrival : 0, state.caughtUpAt ?? 0, state.maxTime ?? 0, ...staged.map((e) => e.eventTime));
-    if (staged.length > 0 && !(await this.untilDone(batch, () => this.stage(state, staged, watermark)))) return undefined;
+    if (staged.length > 0 && !(await this.stageOrDeadLetter(batch, state, staged, watermark))) return undefined;
     state.position = BigInt(last) + 1n;
     state.maxTime = Math.max(state.maxTime ?? 0, ...staged.map((e) => e.eventTime));
     if (caughtUp) state.caughtUpAt = arrival;
@@ -220,16 +180,63 @@ export class WindowedUseCaseConsumer {
     return last;
   }
 
-  /** Retries `work` with back-off while it fails retriably and the consumer runs; false if it gave up. */
-  private async untilDone(batch: PartitionBatch, work: () => Promise<unknown>): Promise<boolean> {
+  /** Reads a message and places it in its windows; throws what makes it unusable. */
+  private toStage(message: IncomingMessage, arrival: number): StagedEvent & { message: IncomingMessage } {
+    const envelope = this.runtime.read(message);
+    const eventTime = this.spec.time === 'event' ? Date.parse(envelope.time) : arrival;
+    const key = this.useCase.groupBy(envelope as EnvelopeOf<typeof this.useCase.events>);
+    if (typeof key !== 'string') throw new TypeError(`groupBy returned ${typeof key}, not a string`);
+    const windows = windowsFor(this.spec, eventTime).map((w) => ({ key, ...w, closeAt: closeAt(this.spec, w) }));
+    return { envelope, eventTime, windows, message };
+  }
+
+  /**
+   * Stages a batch: all together first; if that fails for a reason other than an outage, event
+   * by event, so an event no transaction can stage is found, retried within the budget and then
+   * dead-lettered with the reason, while the others are staged. False if the consumer stopped.
+   */
+  private async stageOrDeadLetter(batch: PartitionBatch, state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[], watermark: number): Promise<boolean> {
+    let firstError: unknown;
+    const together = await this.untilDone(batch, () => this.stage(state, events, watermark), (error) => {
+      firstError = error;
+      return classifyFailure(error) !== 'outage';
+    });
+    if (together !== 'gave-up') return together;
+    this.runtime.logger.warn('a batch could not be staged; staging its events one by one', { group: this.runtime.groupId, partition: state.partition, ...errorFields(firstError) });
+    for (const event of events) {
+      let attempts = 0;
+      let failure: DeadLetterFailure | undefined;
+      const alone = await this.untilDone(batch, () => this.stage(state, [event], watermark), (error) => {
+        attempts += classifyFailure(error) === 'outage' ? 0 : 1;
+        const verdict = failureVerdict(error, attempts, this.runtime.policy);
+        if (isRetryLater(verdict)) return false;
+        failure = verdict;
+        return true;
+      });
+      if (alone === false) return false;
+      const givenUp = failure;
+      if (alone === 'gave-up' && givenUp) {
+        if (!(await this.untilDone(batch, () => this.runtime.deadLetter(event.message, givenUp)))) return false;
+        state.tracker.done(event.message.offset);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Retries `work` with back-off while the consumer runs and `giveUp` (given each failure) says
+   * no. True once it succeeded, 'gave-up' when giveUp said so, false when the consumer stopped.
+   */
+  private async untilDone(batch: PartitionBatch, work: () => Promise<unknown>, giveUp: (error: unknown) => boolean = () => false): Promise<boolean | 'gave-up'> {
     for (let attempt = 1; ; attempt++) {
       try {
         await work();
         return true;
       } catch (error) {
+        if (giveUp(error)) return 'gave-up';
         if (!batch.isRunning() || batch.isStale()) return false;
-        const wait = backoffMs(this.policy, Math.min(attempt + 1, 20));
-        this.logger.warn('windowed use case could not take a batch; retrying', { group: this.groupId, attempt, retryInMs: wait, ...errorFields(error) });
+        const wait = backoffMs(this.runtime.policy, Math.min(attempt + 1, 20));
+        this.runtime.logger.warn('windowed use case could not take a batch; retrying', { group: this.runtime.groupId, attempt, retryInMs: wait, ...errorFields(error) });
         await batch.heartbeat().catch(() => undefined);
         await sleep(wait);
       }
@@ -243,14 +250,14 @@ export class WindowedUseCaseConsumer {
    * database), so this repeats a few times before such an event counts as late.
    */
   private async stageAll(tx: SqlClient, events: (StagedEvent & { message: IncomingMessage })[]) {
-    let result = await stageEvents(tx, this.groupId, events);
+    let result = await stageEvents(tx, this.runtime.groupId, events);
     for (let round = 0; this.spec.time === 'processing' && result.late.length > 0 && round < PROCESSING_TIME_RESTAGES; round++) {
       const again = new Set(result.late.map((l) => l.eventId));
       const now = Date.now();
       const rewindowed = events
         .filter((e) => again.has(e.envelope.id))
         .map((e) => ({ ...e, eventTime: now, windows: windowsFor(this.spec, now).map((w) => ({ key: e.windows[0].key, ...w, closeAt: closeAt(this.spec, w) })) }));
-      const retried = await stageEvents(tx, this.groupId, rewindowed);
+      const retried = await stageEvents(tx, this.runtime.groupId, rewindowed);
       for (const e of rewindowed) {
         const index = events.findIndex((x) => x.envelope.id === e.envelope.id);
         events[index] = e;
@@ -274,7 +281,7 @@ export class WindowedUseCaseConsumer {
   private async stage(state: PartitionState, events: (StagedEvent & { message: IncomingMessage })[], watermark: number): Promise<void> {
     const { result, lateForDeadLetter } = await this.staging.submit({ state, events, watermark });
     for (const message of lateForDeadLetter) {
-      await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason: 'late-event', attempts: 1, error: new Error('event arrived after its window was handled') });
+      await this.runtime.deadLetter(message, { reason: 'late-event', attempts: 1, error: new Error('event arrived after its window was handled') });
     }
     for (const e of events) {
       // Offsets wait for every open window holding the event; with none open (late, or a
@@ -300,30 +307,24 @@ export class WindowedUseCaseConsumer {
 
   /** One transaction staging the batches of several partitions; each gets its part of the answer. */
   private async stageTogether(requests: readonly StagingRequest[]): Promise<StagingAnswer[]> {
-    const { useCase, pool, publisher } = this.options;
+    const { useCase, runtime } = this;
     const all = requests.flatMap((r) => r.events);
     const committed = new AfterCommit();
-    const result = await withTransaction(pool, async (tx) => {
+    const result = await withTransaction(runtime.pool, async (tx) => {
       const staging = await this.stageAll(tx, all);
       // Only event-time windows wait for watermarks.
-      if (this.spec.time === 'event') await saveWatermarks(tx, this.groupId, latestPerPartition(requests));
+      if (this.spec.time === 'event') await saveWatermarks(tx, this.runtime.groupId, latestPerPartition(requests));
       if (staging.late.length > 0 && typeof useCase.late === 'function') {
         for (const late of staging.late) {
           const event = all.find((e) => e.envelope.id === late.eventId);
-          if (!event || !(await recordInInbox(tx, this.groupId, event.envelope))) continue;
-          const context: HandlerContext = {
-            tx,
-            logger: this.logger,
-            afterCommit: committed.add,
-            publish: (e, payload, metadata) =>
-              publisher.publish(tx, e, payload, { correlationId: event.envelope.correlationId, causationId: event.envelope.id, ...metadata }),
-          };
-          await useCase.late(event.envelope as never, { key: late.window.key, start: new Date(late.window.start), end: new Date(late.window.end) }, context);
+          if (!event || !(await recordInInbox(tx, this.runtime.groupId, event.envelope))) continue;
+          const window = { key: late.window.key, start: new Date(late.window.start), end: new Date(late.window.end) };
+          await useCase.late(event.envelope as never, window, runtime.handlerContext(tx, event.envelope, committed));
         }
       }
       return staging;
     });
-    committed.run(this.logger);
+    committed.run(runtime.logger);
     const lateIds = typeof useCase.late === 'function' ? new Set<string>() : new Set(result.late.map((l) => l.eventId));
     // stageAll may have moved processing-time events on to the current window: each request sees where its events went.
     const byId = new Map(all.map((e) => [e.envelope.id, e]));
@@ -364,10 +365,10 @@ export class WindowedUseCaseConsumer {
     this.lastRefresh = Date.now();
     const admin = await this.adminClient();
     const checkedAt = Date.now();
-    const held = this.assigned.filter((a) => a.topic !== this.redriveTopic);
+    const held = this.runtime.assignment.filter((a) => a.topic !== this.runtime.redriveTopic);
     if (held.length === 0) return;
     const topics = [...new Set(held.map((a) => a.topic))];
-    const [ends, committed] = await Promise.all([Promise.all(topics.map((t) => admin.endOffsets(t))).then((r) => r.flat()), admin.committedOffsets(this.groupId, topics)]);
+    const [ends, committed] = await Promise.all([Promise.all(topics.map((t) => admin.endOffsets(t))).then((r) => r.flat()), admin.committedOffsets(this.runtime.groupId, topics)]);
     const marks: { topic: string; partition: number; watermark: number }[] = [];
     for (const { topic, partition } of held) {
       const state = this.partitions.get(`${topic}:${partition}`);
@@ -380,7 +381,7 @@ export class WindowedUseCaseConsumer {
       if (end && position !== undefined && position >= BigInt(end.offset)) marks.push({ topic, partition, watermark: checkedAt });
       else if (state?.maxTime !== undefined || state?.caughtUpAt !== undefined) marks.push({ topic, partition, watermark: Math.max(state.maxTime ?? 0, state.caughtUpAt ?? 0) });
     }
-    await saveWatermarks(this.options.pool, this.groupId, marks);
+    await saveWatermarks(this.runtime.pool, this.runtime.groupId, marks);
   }
 
   private async adminClient(): Promise<BrokerAdmin> {
@@ -397,41 +398,13 @@ export class WindowedUseCaseConsumer {
   private async reconcile(): Promise<void> {
     const overdue = [...this.waiting.values()].filter((w) => w.closeAt < Date.now() - 500).map((w) => w.id);
     if (overdue.length === 0) return;
-    for (const id of await closedAmong(this.options.pool, this.groupId, overdue)) this.windowHandled(id);
+    for (const id of await closedAmong(this.runtime.pool, this.runtime.groupId, overdue)) this.windowHandled(id);
   }
 
   private async commit(state: PartitionState): Promise<void> {
     const offset = state.tracker.committable();
     if (offset === undefined || offset === state.lastCommitted || this.partitions.get(`${state.topic}:${state.partition}`) !== state) return;
     state.lastCommitted = offset;
-    await this.consumer?.commit([{ topic: state.topic, partition: state.partition, offset }]).catch((error) => {
-      state.lastCommitted = undefined;
-      this.logger.debug('commit refused', { group: this.groupId, ...errorFields(error) });
-    });
-  }
-
-  private async deadLetterEnvelopes(events: readonly ReceivedEnvelope[], error: unknown, attempts: number): Promise<void> {
-    const reason = isRetriable(error) ? 'retries-exhausted' : 'non-retriable';
-    for (const envelope of events) {
-      const message: IncomingMessage = {
-        topic: envelope.topic,
-        partition: envelope.partition,
-        offset: envelope.offset,
-        key: envelope.key,
-        value: Buffer.from(JSON.stringify(envelope.payload)),
-        headers: {
-          [CE.id]: envelope.id,
-          [CE.type]: envelope.type,
-          [CE.source]: envelope.source,
-          [CE.time]: envelope.time,
-          [CE.specversion]: '1.0',
-          [CE.contentType]: 'application/json',
-          [CE.correlationId]: envelope.correlationId,
-          ...(envelope.causationId ? { [CE.causationId]: envelope.causationId } : {}),
-        },
-        timestamp: Date.parse(envelope.time),
-      };
-      await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, { reason, error, attempts });
-    }
+    if (!(await this.runtime.commit(state, offset))) state.lastCommitted = undefined;
   }
 }

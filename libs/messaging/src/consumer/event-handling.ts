@@ -1,0 +1,110 @@
+import { withTransaction, type SqlClient } from '@platform/core';
+import type { ReceivedEnvelope } from '../envelope/envelope';
+import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
+import { AfterCommit } from './after-commit';
+import type { ConsumerRuntime, Handling } from './handling';
+import { recordAllInInbox, recordInInbox } from './inbox';
+import { PartitionProcessor } from './partition-processor';
+import type { EnvelopeOf, UseCase } from './use-case';
+
+export interface EventHandlingOptions {
+  /** Events queued behind parked keys, per partition, before that partition stops fetching. */
+  readonly maxParkedPerPartition?: number;
+  /** Fetched events waiting to be handled, per partition, before that partition stops fetching. */
+  readonly maxBufferedPerPartition?: number;
+  /** How long handled offsets may wait to be committed together (default 100 ms). */
+  readonly offsetCommitIntervalMs?: number;
+}
+
+/** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
+export const DEFAULT_MAX_PER_TRANSACTION = 20;
+
+/**
+ * Handling event by event: each event in a transaction that also records it in the inbox, so a
+ * redelivered event has no second effect; a partition processor per partition keeps the order
+ * per key, parks failing keys and moves the committed offset only past finished events.
+ */
+export class EventHandling implements Handling {
+  private processors = new Map<string, PartitionProcessor>();
+
+  constructor(
+    private readonly runtime: ConsumerRuntime,
+    private readonly useCase: UseCase,
+    private readonly options: EventHandlingOptions = {},
+  ) {}
+
+  get parked(): number {
+    return [...this.processors.values()].reduce((sum, p) => sum + p.parked, 0);
+  }
+
+  start(): void {
+    // Partition processors are made as partitions are fetched.
+  }
+
+  take(batch: PartitionBatch): Promise<string | undefined> {
+    return this.processorFor(batch).take(batch);
+  }
+
+  /** Stop retrying parked keys: their events are uncommitted and go to the next owner. */
+  rebalancing(): void {
+    const previous = this.processors;
+    this.processors = new Map();
+    for (const processor of previous.values()) void processor.stop(0);
+  }
+
+  async stop(deadlineMs: number): Promise<void> {
+    await Promise.all([...this.processors.values()].map((p) => p.stop(deadlineMs)));
+    this.processors.clear();
+  }
+
+  private processorFor(batch: PartitionBatch): PartitionProcessor {
+    const id = `${batch.topic}:${batch.partition}`;
+    let processor = this.processors.get(id);
+    if (!processor) {
+      const { runtime, options } = this;
+      processor = new PartitionProcessor(batch.topic, batch.partition, {
+        group: runtime.groupId,
+        policy: runtime.policy,
+        logger: runtime.logger,
+        maxParked: options.maxParkedPerPartition,
+        maxBuffered: options.maxBufferedPerPartition,
+        commitIntervalMs: options.offsetCommitIntervalMs,
+        handle: (message) => this.handle(message),
+        handleTogether: (messages) => this.handleTogether(messages),
+        maxPerTransaction: this.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
+        deadLetter: (message, failure) => runtime.deadLetter(message, failure),
+        commit: async (offset) => void (await runtime.commit(batch, offset)),
+      });
+      this.processors.set(id, processor);
+    }
+    return processor;
+  }
+
+  private async handle(message: IncomingMessage): Promise<void> {
+    const envelope = this.runtime.read(message);
+    const committed = new AfterCommit();
+    await withTransaction(this.runtime.pool, async (tx) => {
+      if (await recordInInbox(tx, this.runtime.groupId, envelope)) await this.handleRecorded(tx, envelope, committed);
+      else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
+    });
+    committed.run(this.runtime.logger);
+  }
+
+  /** Several events in one transaction: each with its inbox record, all committed together. */
+  private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
+    const envelopes = messages.map((m) => this.runtime.read(m));
+    const committed = new AfterCommit();
+    await withTransaction(this.runtime.pool, async (tx) => {
+      const fresh = await recordAllInInbox(tx, this.runtime.groupId, envelopes);
+      for (const envelope of envelopes) {
+        // The same event twice in one run (a producer retry) is recorded once and handled once.
+        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope, committed);
+      }
+    });
+    committed.run(this.runtime.logger);
+  }
+
+  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
+    await this.useCase.handle(envelope as EnvelopeOf<typeof this.useCase.events>, this.runtime.handlerContext(tx, envelope, committed));
+  }
+}
