@@ -68,8 +68,9 @@ async function main(): Promise<void> {
 
   section('2. users: register two users');
   await eventually(async () => {
-    const cached = await fetch(`${urlOf('notifications')}/health/ready`);
-    if (!cached.ok) throw new Error('notifications not ready');
+    // 'up', not just 200: notifications consumes (a 'degraded' service serves its API only).
+    const { status, body } = await httpJson<{ status: string }>('GET', `${urlOf('notifications')}/health/ready`);
+    if (status !== 200 || body.status !== 'up') throw new Error('notifications not consuming yet');
   });
   const ada = await call('users', 'POST', '/users', { email: `ada.${run}@example.com`, displayName: 'Ada Lovelace' }, 'ada');
   const grace = await call('users', 'POST', '/users', { email: `grace.${run}@example.com`, displayName: 'Grace Hopper' }, 'grace');

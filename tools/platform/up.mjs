@@ -111,15 +111,19 @@ function startService(service, databaseUrl) {
 async function waitReady(running) {
   const deadline = Date.now() + 120_000;
   for (const service of running) {
+    let last = 'no answer';
     for (;;) {
       if (service.exited) fail(`${service.name} exited during start-up:\n${service.tail()}`);
       try {
+        // 200 means the API serves; 'up' (not 'degraded') means Kafka answers and every use case consumes.
         const response = await fetch(`${service.url}/health/ready`);
-        if (response.ok) break;
+        const body = await response.json().catch(() => undefined);
+        if (response.ok && body?.status === 'up') break;
+        last = `${response.status} ${JSON.stringify(body)}`;
       } catch {
         // not listening yet
       }
-      if (Date.now() > deadline) fail(`${service.name} was not ready within 120 s:\n${service.tail()}`);
+      if (Date.now() > deadline) fail(`${service.name} was not ready within 120 s (last /health/ready: ${last}):\n${service.tail()}`);
       await sleep(300);
     }
   }

@@ -6,6 +6,7 @@ export * from './database/pool-of';
 export * from './http/validation';
 export * from './http/bootstrap';
 export * from './health/health.controller';
+export * from './health/health-decisions';
 export * from './messaging/messaging-lifecycle';
 export * from './service-kit.options';
 export * from './service-kit.module';

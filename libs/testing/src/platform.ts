@@ -27,7 +27,14 @@ export class TestPlatform {
   private readonly databases: string[] = [];
   brokers: string[] = [];
 
-  constructor(private readonly names: readonly string[] = platformServices().map((s) => s.name)) {}
+  /**
+   * @param names the services to start (default: all of them)
+   * @param options.brokers a broker of the test's own (e.g. a PrivateKafka) instead of the shared one
+   */
+  constructor(
+    private readonly names: readonly string[] = platformServices().map((s) => s.name),
+    private readonly options: { readonly brokers?: readonly string[] } = {},
+  ) {}
 
   service(name: string): ServiceProcess {
     const service = this.services.get(name);
@@ -36,7 +43,7 @@ export class TestPlatform {
   }
 
   async start(extraEnv: Record<string, string> = {}): Promise<this> {
-    this.brokers = await ensureKafka();
+    this.brokers = this.options.brokers ? [...this.options.brokers] : await ensureKafka();
     for (const name of this.names) {
       const database = `t_${name}_${this.namespace.replace(/-/g, '_')}`.slice(0, 63);
       const db = await provisionServiceDatabase({ database, role: `e2e_${name}_svc`, password: `e2e_${name}` });
@@ -55,7 +62,7 @@ export class TestPlatform {
     return this;
   }
 
-  /** Restarts one service on the same port and database. */
+  /** Restarts one service on the same port and database; resolves when it is ready and consuming. */
   async restart(name: string): Promise<ServiceProcess> {
     const service = this.service(name);
     if (service.running) await service.stop();

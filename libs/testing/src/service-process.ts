@@ -17,6 +17,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What /health/ready answers (libs/service-kit health-decisions.ts). */
+export interface ReadinessBody {
+  readonly status: 'up' | 'degraded' | 'down';
+  readonly checks: {
+    readonly database: { readonly status: 'up' | 'down'; readonly detail?: string };
+    readonly migrations: { readonly status: 'up' | 'down'; readonly detail?: string };
+    readonly kafka: { readonly status: 'up' | 'down'; readonly detail?: string };
+    readonly useCases: readonly { readonly groupId: string; readonly status: string }[];
+  };
+}
+
 /**
  * A service as a real process, started from its build output (dist/apps/<name>/main.js), the
  * way it runs in production. Keeps its output for failure messages.
@@ -24,6 +35,7 @@ export function freePort(): Promise<number> {
 export class ServiceProcess {
   private child?: ChildProcess;
   private output: string[] = [];
+  private readonly counters: { readonly text: string; count: number }[] = [];
   private exit?: Promise<number | null>;
 
   constructor(
@@ -52,7 +64,9 @@ export class ServiceProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const keep = (chunk: Buffer) => {
-      this.output.push(chunk.toString());
+      const text = chunk.toString();
+      this.output.push(text);
+      for (const counter of this.counters) counter.count += text.split(counter.text).length - 1;
       if (this.output.length > 400) this.output = this.output.slice(-300);
       if (process.env['E2E_VERBOSE']) process.stderr.write(`[${this.name}] ${chunk}`);
     };
@@ -63,19 +77,41 @@ export class ServiceProcess {
     return this;
   }
 
-  /** Resolves when /health/ready answers 200; fails with the process output otherwise. */
-  async waitReady(timeoutMs = 60_000): Promise<void> {
+  /**
+   * Resolves when the service is ready *and consuming*: /health/ready answers 200 with status
+   * 'up' (Kafka answers, messaging started, every use case running). Fails with the process
+   * output otherwise. Tests rely on this: after it, events published reach the use cases.
+   */
+  waitReady(timeoutMs = 60_000): Promise<void> {
+    return this.waitHealth('ready and consuming', (status, body) => status === 200 && body.status === 'up', timeoutMs);
+  }
+
+  /** Resolves when /health/ready answers 200: the API serves, whatever Kafka's state ('up' or 'degraded'). */
+  waitServing(timeoutMs = 60_000): Promise<void> {
+    return this.waitHealth('serving', (status) => status === 200, timeoutMs);
+  }
+
+  /** Asks /health/ready once: its HTTP status and body. */
+  async readiness(): Promise<{ status: number; body: ReadinessBody }> {
+    const response = await fetch(`${this.url}/health/ready`);
+    return { status: response.status, body: (await response.json()) as ReadinessBody };
+  }
+
+  private async waitHealth(what: string, done: (status: number, body: ReadinessBody) => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    let last = 'no answer';
     while (Date.now() < deadline) {
       if (!this.running) throw new Error(`${this.name} exited while starting:\n${this.logs()}`);
       try {
-        if ((await fetch(`${this.url}/health/ready`)).ok) return;
+        const { status, body } = await this.readiness();
+        if (done(status, body)) return;
+        last = `${status} ${JSON.stringify(body)}`;
       } catch {
         // not listening yet
       }
       await sleep(200);
     }
-    throw new Error(`${this.name} not ready within ${timeoutMs} ms:\n${this.logs()}`);
+    throw new Error(`${this.name} not ${what} within ${timeoutMs} ms (last /health/ready: ${last}):\n${this.logs()}`);
   }
 
   kill(signal: NodeJS.Signals): void {
@@ -97,6 +133,16 @@ export class ServiceProcess {
   /** Resolves when the process has exited (after kill or a crash). */
   exited(): Promise<number | null> {
     return this.exit ?? Promise.resolve(null);
+  }
+
+  /**
+   * Counts occurrences of `text` in the output from now on, however long it runs (logs() keeps
+   * only the last part): e.g. that a message is logged once, not once per probe.
+   */
+  countOutput(text: string): { readonly count: number } {
+    const counter = { text, count: 0 };
+    this.counters.push(counter);
+    return counter;
   }
 
   logs(lastChars = 6000): string {

@@ -1,7 +1,7 @@
 import { errorFields } from '@platform/core';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin } from '@platform/messaging';
+import { KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin, type ConsumerStatus } from '@platform/messaging';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
 import { nestLogger } from '../logging';
@@ -12,7 +12,7 @@ import { poolOf } from '../database/pool-of';
 /**
  * Starts the service's messaging after Nest is up and stops it before Nest goes down.
  * Kafka being away at start is not fatal: the HTTP API serves (writes go to the outbox)
- * while start is retried, and /health/ready says Kafka is not ready.
+ * while start is retried, and /health/ready reports the service as degraded.
  */
 @Injectable()
 export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -67,6 +67,14 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
 
   get running(): ServiceMessaging | undefined {
     return this.messaging?.isStarted ? this.messaging : undefined;
+  }
+
+  /**
+   * Each use case's consumer and its status, also before messaging has started (or while its
+   * start is retried): what the health checks look at. Empty before Nest's bootstrap.
+   */
+  get useCases(): readonly { readonly groupId: string; readonly status: ConsumerStatus }[] {
+    return (this.messaging?.consumers ?? []).map(({ groupId, status }) => ({ groupId, status }));
   }
 
   /** A connected admin client for readiness checks, created once. */
