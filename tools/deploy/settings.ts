@@ -32,6 +32,23 @@ export const SETTINGS = {
    * the endpoint controllers to take it out of the Service so no request hits a closing server.
    */
   preStopSleepSeconds: 5,
+  /**
+   * Kubernetes probes (seconds). /health/live fails only when a use case stopped for good and
+   * answers without I/O; /health/ready fails only when the database does not answer or
+   * migrations are pending (Kafka being away is 'degraded', still 200: the outbox absorbs writes).
+   */
+  probes: {
+    /** Migrations run before the server listens: up to two minutes before liveness counts. */
+    startup: { periodSeconds: 2, failureThreshold: 60, timeoutSeconds: 2 },
+    /**
+     * A crashed use case restarts the pod 30-40 s after it crashed (the first failing probe
+     * within 10 s, then three more). A stalled event loop (a long GC pause) must outlast
+     * four probes, each allowed 5 s, before the pod restarts: one or two lost probes never do.
+     */
+    liveness: { periodSeconds: 10, failureThreshold: 4, timeoutSeconds: 5 },
+    /** The database check inside /health/ready gives up after 2 s; the probe waits a little longer. */
+    readiness: { periodSeconds: 5, failureThreshold: 2, timeoutSeconds: 3 },
+  },
 } as const;
 
 export const kafkaBootstrap = (): string => `${SETTINGS.kafka.cluster}-kafka-bootstrap.${SETTINGS.kafka.clusterNamespace}:${SETTINGS.kafka.port}`;

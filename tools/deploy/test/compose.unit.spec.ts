@@ -1,6 +1,9 @@
 /// <reference types="jest" />
 import { loadServiceConfig } from '@platform/service-kit';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { catalogServices } from '../catalog/load-services';
 import { COMPOSE_INIT_SQL, COMPOSE_TOPICS_SCRIPT } from '../generated-files';
@@ -28,6 +31,9 @@ const INFRASTRUCTURE = ['kafka', 'kafka-topics', 'postgres'];
 
 /** `./generated/x.sh:/in/container:ro` -> the repository path of the host side. */
 const hostPath = (mount: string) => path.relative(REPO_ROOT, path.resolve(REPO_ROOT, 'docker', mount.split(':')[0]));
+/** Runs a health-check script the way the container does (`node -e`); resolves with its exit code. */
+const runNode = (script: string) =>
+  new Promise<number>((resolve) => execFile(process.execPath, ['-e', script], { timeout: 10_000 }, (error) => resolve(error ? Number(error.code ?? 1) : 0)));
 const seconds = (duration: string) => Number(/^(\d+)s$/.exec(duration)?.[1]);
 
 describe('docker/compose.yaml', () => {
@@ -95,8 +101,34 @@ describe('docker/compose.yaml', () => {
       expect(sql).toContain(`REVOKE ALL ON DATABASE ${database} FROM PUBLIC;`);
     });
 
-    it('reports healthy when /health/ready answers on its port', () => {
+    it('reports healthy when /health/live and /health/ready answer on its port', () => {
       expect(service.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/health/ready`);
+      expect(service.healthcheck?.test.join(' ')).toContain(`http://127.0.0.1:${port}/health/live`);
+    });
+
+    it('is healthy while Kafka is away (degraded), unhealthy when the API cannot serve or a use case crashed', async () => {
+      const [kind, program, flag, script] = service.healthcheck!.test;
+      expect([kind, program, flag]).toEqual(['CMD', 'node', '-e']);
+      const cases: [live: number, ready: number, readyStatus: string, healthy: boolean][] = [
+        [200, 200, 'up', true],
+        [200, 200, 'degraded', true],
+        [200, 503, 'down', false],
+        [503, 200, 'degraded', false],
+      ];
+      for (const [live, ready, readyStatus, healthy] of cases) {
+        const server = createServer((request, response) => {
+          const status = request.url === '/health/live' ? live : request.url === '/health/ready' ? ready : 404;
+          response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: request.url === '/health/ready' ? readyStatus : 'up' }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+        const { port: fakePort } = server.address() as AddressInfo;
+        try {
+          const exitCode = await runNode(script.replaceAll(`127.0.0.1:${port}/`, `127.0.0.1:${fakePort}/`));
+          expect({ live, ready, readyStatus, healthy: exitCode === 0 }).toEqual({ live, ready, readyStatus, healthy });
+        } finally {
+          await new Promise((resolve) => server.close(resolve));
+        }
+      }
     });
 
     it('starts after PostgreSQL and Kafka are healthy and the topics exist', () => {

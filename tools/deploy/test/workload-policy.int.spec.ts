@@ -7,6 +7,9 @@ import { kustomizeBuild, single, type Resource } from './manifests';
 
 interface Probe {
   httpGet: { path: string; port: string };
+  periodSeconds: number;
+  failureThreshold: number;
+  timeoutSeconds: number;
 }
 interface EnvVar {
   name: string;
@@ -66,6 +69,47 @@ describe.each(cases)('%s/%s workload', (env, name, port) => {
     expect(c.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
     expect((single(resources, 'Service').spec as { ports: unknown[] }).ports).toEqual([expect.objectContaining({ port, targetPort: 'http' })]);
+  });
+
+  describe('probes', () => {
+    /** The longest the kubelet takes to act after the probed condition starts failing. */
+    const worstCaseSeconds = (p: Probe) => p.periodSeconds * p.failureThreshold;
+
+    it('restarts the pod within about a minute of a use case crashing for good (/health/live)', () => {
+      const { livenessProbe } = pod.containers[0];
+      expect(livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(worstCaseSeconds(livenessProbe)).toBeLessThanOrEqual(60);
+    });
+
+    it('does not restart the pod for a slow GC pause or one or two lost probes', () => {
+      const { livenessProbe } = pod.containers[0];
+      expect(livenessProbe.failureThreshold).toBeGreaterThanOrEqual(3);
+      expect(livenessProbe.timeoutSeconds).toBeGreaterThanOrEqual(3);
+      // The event loop must stall for longer than this before a restart.
+      expect(livenessProbe.periodSeconds * (livenessProbe.failureThreshold - 1) + livenessProbe.timeoutSeconds).toBeGreaterThanOrEqual(20);
+    });
+
+    it('gives migrations two minutes before liveness counts', () => {
+      const { startupProbe } = pod.containers[0];
+      expect(startupProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
+      expect(worstCaseSeconds(startupProbe)).toBeGreaterThanOrEqual(120);
+    });
+
+    it('takes the pod out of its Service only when its API cannot serve (/health/ready), and soon', () => {
+      const { readinessProbe } = pod.containers[0];
+      expect(readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      // /health/ready gives each dependency 2 s; the kubelet must wait longer than that.
+      expect(readinessProbe.timeoutSeconds).toBeGreaterThan(2);
+      expect(readinessProbe.failureThreshold).toBeGreaterThanOrEqual(2);
+      expect(worstCaseSeconds(readinessProbe)).toBeLessThanOrEqual(15);
+    });
+
+    it('uses the timings of the deployment settings', () => {
+      const { startupProbe, livenessProbe, readinessProbe } = pod.containers[0];
+      expect(startupProbe).toMatchObject(SETTINGS.probes.startup);
+      expect(livenessProbe).toMatchObject(SETTINGS.probes.liveness);
+      expect(readinessProbe).toMatchObject(SETTINGS.probes.readiness);
+    });
   });
 
   it('runs as non-root on a read-only root filesystem, with /tmp on an emptyDir', () => {

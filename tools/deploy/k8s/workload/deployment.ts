@@ -16,11 +16,11 @@ export const terminationGracePeriodSeconds = (): number => SETTINGS.preStopSleep
 
 export function deployment(service: ServiceModel): IDeployment {
   const { name } = service;
-  const probe = (path: string, periodSeconds: number, failureThreshold: number, timeoutSeconds: number) => ({
+  const probe = (path: string, timing: { periodSeconds: number; failureThreshold: number; timeoutSeconds: number }) => ({
     httpGet: { path, port: 'http' },
-    periodSeconds,
-    failureThreshold,
-    timeoutSeconds,
+    periodSeconds: timing.periodSeconds,
+    failureThreshold: timing.failureThreshold,
+    timeoutSeconds: timing.timeoutSeconds,
   });
   return {
     apiVersion: 'apps/v1',
@@ -51,10 +51,12 @@ export function deployment(service: ServiceModel): IDeployment {
                 { name: 'KAFKA_SASL_PASSWORD', valueFrom: { secretKeyRef: { name: kafkaUserName(name), key: 'password' } } },
               ],
               // Migrations run before the server listens: allow two minutes before liveness counts.
-              startupProbe: probe('/health/live', 2, 60, 2),
-              livenessProbe: probe('/health/live', 10, 3, 2),
-              // Ready = database and Kafka answer; an unready pod gets no traffic but is not restarted.
-              readinessProbe: probe('/health/ready', 5, 2, 3),
+              startupProbe: probe('/health/live', SETTINGS.probes.startup),
+              // Live = no use case crashed for good (no I/O); failing restarts the pod.
+              livenessProbe: probe('/health/live', SETTINGS.probes.liveness),
+              // Ready = the API serves (database answers, migrations applied); Kafka down is only
+              // 'degraded', so a broker outage never takes every pod out of the Service.
+              readinessProbe: probe('/health/ready', SETTINGS.probes.readiness),
               lifecycle: { preStop: { sleep: { seconds: SETTINGS.preStopSleepSeconds } } },
               // No CPU limit: throttling a Node event loop stalls heartbeats and causes rebalances.
               resources: { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } },
