@@ -61,7 +61,7 @@ describe('use case failures: retries, dead letters, parking, redrive, shutdown, 
 
   beforeAll(async () => {
     h = await messagingHarness('failures');
-    await h.db.pool.query('CREATE TABLE effects (seq bigserial PRIMARY KEY, event_id uuid UNIQUE, api_id uuid, version int, path text)');
+    await h.db.pool.query('CREATE TABLE effects (seq bigserial PRIMARY KEY, event_id uuid, api_id uuid, version int, path text)');
     useCase = new ScriptedUseCase();
     messaging = instance(useCase);
     await messaging.start();

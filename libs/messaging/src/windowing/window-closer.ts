@@ -56,11 +56,22 @@ interface BatchOutcome {
   deadLettered: { window: DueWindow; failure: DeadLetterFailure }[];
 }
 
-/** A window handler threw during an optimistic batch: redo the batch window by window. */
+/**
+ * A window handler threw during an optimistic batch: redo the batch window by window. When the
+ * window that threw is known (handleWindow), that call was its attempt: the redo counts it
+ * without calling the handler again. A failing handleWindows call is nobody's attempt.
+ */
 class WindowFailed extends Error {
-  constructor(readonly original: unknown) {
+  constructor(
+    readonly original: unknown,
+    readonly window?: WindowId,
+  ) {
     super('a window handler failed');
   }
+}
+
+function newOutcome(locked: number, closed: readonly DueWindow[]): BatchOutcome {
+  return { committed: new AfterCommit(), locked, closed: [...closed], failed: [], retried: [], deadLettered: [] };
 }
 
 /** How often staged events of long-handled windows are deleted. */
@@ -196,23 +207,42 @@ export class WindowCloser {
   }
 
   /**
-   * Handles up to BATCH due windows in one transaction. Optimistically first, all handlers
-   * straight through; if one throws, the transaction is rolled back and the batch is redone
-   * with a savepoint per window, so the failing window alone is rolled back while the others
-   * commit. A failing window is, in that same transaction and under its lock, either opened
-   * again with its attempt counted and its next attempt's time, or given up on: its events are
-   * dead-lettered through the outbox and it is marked so. Either way nothing is decided outside
-   * the transaction that holds the window, so no window is both handled and dead-lettered.
+   * Handles up to BATCH due windows in one transaction that locks them and marks them handled.
+   * Optimistically first, all handlers straight through after one savepoint; if one throws, the
+   * batch's effects are rolled back to that savepoint (the windows stay locked and marked by this
+   * transaction: no other instance can take them meanwhile) and the batch is redone with a
+   * savepoint per window, so the failing window alone is rolled back while the others commit.
+   * A failing window is, in that same transaction and under its lock, either opened again with
+   * its attempt counted and its next attempt's time, or given up on: its events are
+   * dead-lettered through the outbox and it is marked so. Nothing is decided outside the
+   * transaction that holds the window, so no window is both handled and dead-lettered.
    */
   private async closeBatch(now: number, limit: number): Promise<number> {
-    let outcome: BatchOutcome;
-    try {
-      outcome = await this.runBatch(now, limit, false);
-    } catch (error) {
-      if (!(error instanceof WindowFailed)) throw error;
-      outcome = await this.runBatch(now, limit, true);
-    }
-    const { logger } = this.options.runtime;
+    const { useCase, runtime } = this.options;
+    const outcome = await withTransaction(runtime.pool, async (tx) => {
+      const locked = await lockDueWindows(tx, this.group, now, limit, this.options.gateOnWatermarks);
+      // Marked handled and loaded in one statement; the mark commits with the results.
+      const windows = await closeAndLoadWindows(tx, this.group, locked);
+      // Only a stager racing a prune can leave a window without events: closed, no handler call.
+      const empty = windows.filter((w) => w.events.length === 0).map((w) => w.window);
+      const toHandle = windows.filter((w) => w.events.length > 0);
+      let outcome = newOutcome(locked.length, empty);
+      if (toHandle.length > 0) {
+        await tx.query('SAVEPOINT window_batch');
+        try {
+          if (useCase.handleWindows) await this.handleTogether(tx, toHandle, outcome);
+          else await this.handleOneByOne(tx, toHandle, outcome);
+        } catch (error) {
+          if (!(error instanceof WindowFailed)) throw error;
+          await tx.query('ROLLBACK TO SAVEPOINT window_batch');
+          outcome = newOutcome(locked.length, empty);
+          await this.handleOneByOne(tx, toHandle, outcome, error);
+        }
+      }
+      await this.settleFailures(tx, outcome);
+      return outcome;
+    });
+    const { logger } = runtime;
     outcome.committed.run(logger);
     for (const window of outcome.closed) this.recordClosed(window);
     for (const { retryAtMs } of outcome.retried) this.schedule(retryAtMs);
@@ -221,25 +251,6 @@ export class WindowCloser {
       this.recordClosed(window);
     }
     return outcome.locked;
-  }
-
-  private runBatch(now: number, limit: number, isolate: boolean): Promise<BatchOutcome> {
-    const { useCase, runtime } = this.options;
-    const { group } = this;
-    return withTransaction(runtime.pool, async (tx) => {
-      const outcome: BatchOutcome = { committed: new AfterCommit(), locked: 0, closed: [], failed: [], retried: [], deadLettered: [] };
-      const locked = await lockDueWindows(tx, group, now, limit, this.options.gateOnWatermarks);
-      outcome.locked = locked.length;
-      // Marked handled and loaded in one statement; the mark commits with the results.
-      const windows = await closeAndLoadWindows(tx, group, locked);
-      // Only a stager racing a prune can leave a window without events: closed, no handler call.
-      for (const { window } of windows.filter((w) => w.events.length === 0)) outcome.closed.push(window);
-      const toHandle = windows.filter((w) => w.events.length > 0);
-      if (toHandle.length > 0 && useCase.handleWindows && !isolate) await this.handleTogether(tx, toHandle, outcome);
-      else if (toHandle.length > 0) await this.handleOneByOne(tx, toHandle, isolate, outcome);
-      await this.settleFailures(tx, outcome);
-      return outcome;
-    });
   }
 
   /** Failed windows, rolled back to their savepoints and still locked: retry later, or dead-letter now. */
@@ -290,10 +301,15 @@ export class WindowCloser {
     outcome.closed.push(...windows.map(({ window }) => window));
   }
 
-  /** handleWindow per window; isolated, each under a savepoint so a failing one is rolled back alone. */
-  private async handleOneByOne(tx: SqlClient, windows: readonly LoadedWindow[], isolate: boolean, outcome: BatchOutcome): Promise<void> {
+  /** handleWindow per window; isolated (after `failed`), each under a savepoint so a failing one is rolled back alone. */
+  private async handleOneByOne(tx: SqlClient, windows: readonly LoadedWindow[], outcome: BatchOutcome, failed?: WindowFailed): Promise<void> {
     const { useCase, runtime } = this.options;
+    const isolate = failed !== undefined;
     for (const loaded of windows) {
+      if (failed?.window && failed.window.key === loaded.window.key && failed.window.start === loaded.window.start) {
+        outcome.failed.push({ loaded, error: failed.original });
+        continue;
+      }
       if (isolate) await tx.query('SAVEPOINT one_window');
       // A window rolled back to its savepoint takes its callbacks with it.
       const committed = new AfterCommit();
@@ -304,7 +320,7 @@ export class WindowCloser {
         outcome.committed.adopt(committed);
         outcome.closed.push(loaded.window);
       } catch (error) {
-        if (!isolate) throw new WindowFailed(error);
+        if (!isolate) throw new WindowFailed(error, loaded.window);
         await tx.query('ROLLBACK TO SAVEPOINT one_window');
         outcome.failed.push({ loaded, error });
       }
