@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { TestPlatform, eventually, httpJson } from '@platform/testing';
+import { EndpointUpdated } from '@platform/contracts';
+import { TestPlatform, TopicReader, byEventId, eventually, expectNoDeadLetters, httpJson, waitForNoLag } from '@platform/testing';
 
 interface ApiView {
   id: string;
@@ -16,6 +17,7 @@ interface EndpointChange {
 interface Problem {
   statusCode: number;
   code?: string;
+  message?: string;
   currentVersion?: number;
 }
 interface AuditEntry {
@@ -36,6 +38,14 @@ describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, Postg
   const platform = new TestPlatform(['endpoints', 'notifications']);
   const owner = randomUUID();
   const url = (path: string) => `${platform.service('endpoints').url}${path}`;
+  const NOTIFICATIONS_USE_CASES = ['template-cache', 'welcome', 'endpoint-audit', 'endpoint-digest'].map((u) => `notifications.${u}`);
+  const endpointUpdatedTopic = () => `${platform.namespace}.${EndpointUpdated.contract.topic}`;
+
+  /** notifications has committed every EndpointUpdated (handled, or dead-lettered first) and dead-lettered none. */
+  async function noDeadLetters(): Promise<void> {
+    await waitForNoLag(platform.brokers, ['endpoint-audit', 'endpoint-digest'].map((u) => `${platform.namespace}.notifications.${u}`), [endpointUpdatedTopic()]);
+    await expectNoDeadLetters(platform.brokers, platform.namespace, NOTIFICATIONS_USE_CASES);
+  }
 
   beforeAll(async () => {
     await platform.start();
@@ -118,5 +128,58 @@ describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, Postg
       { timeoutMs: 15_000 },
     );
     expect(audit[0]).toMatchObject({ change: 'added', method: 'GET', apiVersion: 2 });
+    // One audit row could also be a second handling refused by the table's primary key: that would be a dead letter.
+    await noDeadLetters();
+  });
+
+  it('retries a command without If-Match against the latest state: 50 concurrent additions all succeed, each appended and published once', async () => {
+    const api = await createApi('Crowd');
+    const reader = await new TopicReader(platform.brokers, [endpointUpdatedTopic()]).start();
+    try {
+      const paths = Array.from({ length: 50 }, (_, i) => `/crowd/${i}`);
+      const responses = await Promise.all(paths.map((path) => httpJson<EndpointChange & Problem>('POST', url(`/apis/${api.id}/endpoints`), { method: 'GET', path, upstreamUrl: 'http://crowd.internal' })));
+      const statuses = responses.reduce<Record<number, number>>((count, r) => ({ ...count, [r.status]: (count[r.status] ?? 0) + 1 }), {});
+      expect({ statuses, refusals: [...new Set(responses.filter((r) => r.status !== 201).map((r) => r.body.message))] }).toEqual({ statuses: { 201: 50 }, refusals: [] });
+      // Each request was applied once, on its own version: 2 … 51 (version 1 is ApiCreated).
+      expect(responses.map((r) => r.body.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+      const added = responses.map((r) => r.body.endpointId).sort();
+
+      const detail = await eventually(
+        async () => {
+          const response = await httpJson<ApiView>('GET', url(`/apis/${api.id}`));
+          expect(response.body.version).toBe(51);
+          return response.body;
+        },
+        { timeoutMs: 15_000 },
+      );
+      expect(detail.endpoints.map((e) => e.endpointId).sort()).toEqual(added);
+      expect(detail.endpoints.map((e) => e.path).sort()).toEqual([...paths].sort());
+
+      // A last change of the same API goes to the same partition after the 50: once it is read, so is everything before it.
+      const last = await httpJson<EndpointChange>('PUT', url(`/apis/${api.id}/endpoints/${added[0]}`), { upstreamUrl: 'http://crowd-v2.internal' }, { 'if-match': '"51"' });
+      expect(last.status).toBe(200);
+      expect(last.body.version).toBe(52);
+      const ofApi = () => reader.messages.filter((m) => m.key === api.id).map((m) => ({ message: m, event: JSON.parse(m.value ?? 'null') as EndpointUpdated }));
+      await eventually(() => expect(ofApi().some((e) => e.event.version === 52)).toBe(true), { timeoutMs: 15_000 });
+      expect(ofApi()).toHaveLength(51); // the 50 additions and the last change, nothing else
+      const additions = ofApi().filter((e) => e.event.change === 'added');
+      expect(additions).toHaveLength(50);
+      expect(byEventId(additions.map((e) => e.message)).size).toBe(50);
+      expect(additions.map((e) => e.event.endpointId).sort()).toEqual(added);
+      expect(additions.map((e) => e.event.version).sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+
+      const audit = await eventually(
+        async () => {
+          const response = await httpJson<AuditEntry[]>('GET', `${platform.service('notifications').url}/apis/${api.id}/audit`);
+          expect(response.body).toHaveLength(51);
+          return response.body;
+        },
+        { timeoutMs: 20_000 },
+      );
+      expect(new Set(audit.map((a) => a.eventId)).size).toBe(51);
+      await noDeadLetters();
+    } finally {
+      await reader.stop();
+    }
   });
 });

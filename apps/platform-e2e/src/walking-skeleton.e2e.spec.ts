@@ -1,4 +1,5 @@
-import { ServiceProcess, TestPlatform, eventually, freePort, httpJson } from '@platform/testing';
+import { NotificationSent, TemplateUpdated, UserCreated } from '@platform/contracts';
+import { ServiceProcess, TestPlatform, TopicReader, byEventId, eventually, expectNoDeadLetters, freePort, httpJson, waitForNoLag } from '@platform/testing';
 
 interface User {
   id: string;
@@ -22,17 +23,42 @@ interface ValidationFailure {
  */
 describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
   const platform = new TestPlatform();
+  const NOTIFICATIONS_USE_CASES = ['template-cache', 'welcome', 'endpoint-audit', 'endpoint-digest'].map((u) => `notifications.${u}`);
+  let sent: TopicReader;
 
   beforeAll(async () => {
     await platform.start();
+    sent = await new TopicReader(platform.brokers, [`${platform.namespace}.${NotificationSent.contract.topic}`]).start();
   }, 180_000);
 
   afterAll(async () => {
+    await sent?.stop();
     await platform.stop();
   }, 60_000);
 
   const post = <T>(service: string, path: string, body: unknown) => httpJson<T>('POST', `${platform.service(service).url}${path}`, body);
   const get = <T>(service: string, path: string) => httpJson<T>('GET', `${platform.service(service).url}${path}`);
+  const kafkaTopic = (event: { contract: { topic: string } }) => `${platform.namespace}.${event.contract.topic}`;
+
+  /**
+   * Each user was welcomed once, seen from outside the tables: once notifications has
+   * committed every UserCreated and TemplateUpdated (handled or dead-lettered), each user has
+   * one notification and one NotificationSent event (by ce_id: Kafka may hold one event twice),
+   * and no dead-letter topic holds anything. (notifications has no unique constraint on a
+   * welcome's cause: a second handling would show as a second row and a second event.)
+   */
+  async function expectWelcomedOnce(userIds: readonly string[]): Promise<void> {
+    const group = (useCase: string) => `${platform.namespace}.notifications.${useCase}`;
+    await waitForNoLag(platform.brokers, [group('welcome')], [kafkaTopic(UserCreated)]);
+    await waitForNoLag(platform.brokers, [group('template-cache')], [kafkaTopic(TemplateUpdated)]);
+    for (const userId of userIds) {
+      expect((await get<Notification[]>('notifications', `/users/${userId}/notifications`)).body).toHaveLength(1);
+      const ofUser = () => sent.messages.filter((m) => (JSON.parse(m.value ?? 'null') as NotificationSent).userId === userId);
+      await eventually(() => expect(ofUser().length).toBeGreaterThan(0));
+      expect(byEventId(ofUser()).size).toBe(1);
+    }
+    await expectNoDeadLetters(platform.brokers, platform.namespace, NOTIFICATIONS_USE_CASES);
+  }
 
   it('gives a user registered over HTTP a welcome notification readable over HTTP within 5 s', async () => {
     const started = Date.now();
@@ -49,15 +75,18 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(5000);
     expect(notifications[0]).toMatchObject({ userId: user.id, kind: 'welcome', subject: 'Welcome, Edsger' });
+    await expectWelcomedOnce([user.id]);
   });
 
   it('renders welcomes from the latest template notifications learned through TemplateUpdated', async () => {
     const created = await post<{ id: string }>('templates', '/templates', { name: 'welcome', channel: 'in-app', subject: 'Hi {{displayName}}!', body: 'Glad you came, {{displayName}}.' });
     expect(created.status).toBe(201);
     // The template reaches notifications through Kafka; users registered after that see it.
+    const registered: string[] = [];
     await eventually(
       async () => {
         const { body: user } = await post<User>('users', '/users', { email: `tpl-${Date.now()}-${Math.random()}@example.com`, displayName: 'Barbara' });
+        registered.push(user.id);
         const { body } = await eventually(async () => {
           const result = await get<Notification[]>('notifications', `/users/${user.id}/notifications`);
           expect(result.body).toHaveLength(1);
@@ -67,6 +96,7 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
       },
       { timeoutMs: 20_000, intervalMs: 500 },
     );
+    await expectWelcomedOnce(registered);
   });
 
   it('answers invalid request bodies with 400 and the offending fields, on every service', async () => {

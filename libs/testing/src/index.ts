@@ -3,6 +3,8 @@ export * from './eventually';
 export * from './postgres';
 export * from './kafka';
 export * from './topic-reader';
+export * from './dead-letters';
+export * from './consumer-lag';
 export * from './migrations';
 export * from './service-database';
 export * from './service-process';

@@ -55,3 +55,21 @@ export async function produceRaw(
     await producer.disconnect();
   }
 }
+
+/**
+ * Messages grouped by event id (`ce_id`): one entry per published event, however many times
+ * Kafka holds it (the outbox relay is at-least-once: a crash between Kafka's acknowledgement
+ * and the delete sends a row again, with the same id). Two entries for one effect are a
+ * second effect; two messages in one entry are a redelivery, which consumers absorb.
+ */
+export function byEventId(messages: readonly ReadMessage[]): Map<string, ReadMessage[]> {
+  const events = new Map<string, ReadMessage[]>();
+  for (const message of messages) {
+    const id = message.headers['ce_id'];
+    if (id === undefined) throw new Error(`message without ce_id on ${message.topic}[${message.partition}]@${message.offset}`);
+    const copies = events.get(id) ?? [];
+    copies.push(message);
+    events.set(id, copies);
+  }
+  return events;
+}

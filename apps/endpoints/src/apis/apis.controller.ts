@@ -1,12 +1,12 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, NotFoundException, Param, ParseUUIDPipe, Patch, Post, Put, Query, Res, UseFilters } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiQuery, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiNotFoundResponse, ApiOkResponse, ApiQuery, ApiServiceUnavailableResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
 import { CorrelationId } from '@platform/service-kit';
 import type { Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { ApiCatalogQueries } from '../catalog/api-catalog.queries';
 import type { ApiCommand, ApiState } from './api';
 import { ApiCommands, type CommandOutcome } from './api-commands';
-import { ConcurrencyErrorFilter, etag, parseIfMatch } from './api-http';
+import { CommandContentionFilter, ConcurrencyErrorFilter, etag, parseIfMatch } from './api-http';
 import { AddEndpointDto, ApiSummaryView, ApiView, ChangeApiDto, CreateApiDto, DeprecateApiDto, EndpointChangeView, UpdateEndpointDto } from './apis.dto';
 
 function apiView(state: ApiState, version: number): ApiView {
@@ -21,11 +21,14 @@ function apiView(state: ApiState, version: number): ApiView {
   };
 }
 
-const IF_MATCH = { name: 'If-Match', required: false, description: 'The version (ETag) the change is based on; a newer API answers 409.' };
+const IF_MATCH = { name: 'If-Match', required: false, description: 'The version (ETag) the change is based on; a newer API answers 409. Without it, the change is applied to the latest version.' };
+const CONTENDED = {
+  description: 'Without If-Match: the change lost the race for the next version to concurrent changes on every retry (bounded in attempts and time) and was not applied; send it again after Retry-After.',
+};
 
 @ApiTags('apis')
 @Controller('apis')
-@UseFilters(ConcurrencyErrorFilter)
+@UseFilters(ConcurrencyErrorFilter, CommandContentionFilter)
 export class ApisController {
   constructor(
     private readonly commands: ApiCommands,
@@ -58,6 +61,7 @@ export class ApisController {
 
   @Patch(':id')
   @ApiHeader(IF_MATCH)
+  @ApiServiceUnavailableResponse(CONTENDED)
   @ApiOkResponse({ type: ApiView, description: 'Renamed or moved; ApiUpdated is published.' })
   @ApiConflictResponse({ description: 'If-Match names an older version; the body and ETag give the current one.' })
   @ApiUnprocessableEntityResponse({ description: 'The API is deprecated.' })
@@ -68,6 +72,7 @@ export class ApisController {
   @Post(':id/deprecate')
   @HttpCode(200)
   @ApiHeader(IF_MATCH)
+  @ApiServiceUnavailableResponse(CONTENDED)
   @ApiOkResponse({ type: ApiView, description: 'Deprecated (it then refuses changes); ApiUpdated is published.' })
   deprecate(@Param('id', ParseUUIDPipe) id: string, @Body() body: DeprecateApiDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
     return this.run(id, { type: 'DeprecateApi', reason: body.reason }, ifMatch, correlationId, res);
@@ -75,6 +80,7 @@ export class ApisController {
 
   @Post(':id/endpoints')
   @ApiHeader(IF_MATCH)
+  @ApiServiceUnavailableResponse(CONTENDED)
   @ApiCreatedResponse({ type: EndpointChangeView, description: 'Added; EndpointUpdated (change "added") is published.' })
   @ApiUnprocessableEntityResponse({ description: 'Method and path taken in this API, or the API is deprecated.' })
   async addEndpoint(@Param('id', ParseUUIDPipe) id: string, @Body() body: AddEndpointDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<EndpointChangeView> {
@@ -85,6 +91,7 @@ export class ApisController {
 
   @Put(':id/endpoints/:endpointId')
   @ApiHeader(IF_MATCH)
+  @ApiServiceUnavailableResponse(CONTENDED)
   @ApiOkResponse({ type: EndpointChangeView, description: 'Changed; EndpointUpdated (change "updated") is published (nothing when unchanged).' })
   async updateEndpoint(@Param('id', ParseUUIDPipe) id: string, @Param('endpointId', ParseUUIDPipe) endpointId: string, @Body() body: UpdateEndpointDto, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<EndpointChangeView> {
     const outcome = await this.execute(id, { type: 'UpdateEndpoint', endpointId, ...body }, ifMatch, correlationId, res);
@@ -93,6 +100,7 @@ export class ApisController {
 
   @Delete(':id/endpoints/:endpointId')
   @ApiHeader(IF_MATCH)
+  @ApiServiceUnavailableResponse(CONTENDED)
   @ApiOkResponse({ type: ApiView, description: 'Removed; EndpointRemoved is published.' })
   removeEndpoint(@Param('id', ParseUUIDPipe) id: string, @Param('endpointId', ParseUUIDPipe) endpointId: string, @Headers('if-match') ifMatch: string | undefined, @CorrelationId() correlationId: string, @Res({ passthrough: true }) res: Response): Promise<ApiView> {
     return this.run(id, { type: 'RemoveEndpoint', endpointId }, ifMatch, correlationId, res);
