@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { eventually, sleep } from '@platform/testing';
 import { compareLogPositions, ConcurrencyError, LOG_START, type AppendResult, type RecordedEvent } from '../src';
@@ -98,7 +99,7 @@ describe('concurrent writers (property-based, real PostgreSQL)', () => {
         await Promise.all(
           Array.from({ length: appends }, (_, i) => h.store.append(streams[i % streamCount], [newEvent('Raced', { i }), newEvent('Raced', { i })])),
         );
-        // Readers see transactions below the cluster's oldest open one: wait until that is past ours.
+        // Readers wait for transactions still appending (other tests' too): wait until ours are readable.
         const ours = await eventually(async () => {
           const all = await readToEnd(h, before.next);
           const mine = all.events.filter((e) => streams.includes(e.streamId));
@@ -112,6 +113,82 @@ describe('concurrent writers (property-based, real PostgreSQL)', () => {
         }
       }),
       { numRuns: 10 },
+    );
+  });
+
+  it('subscriptions following racing transactions (long, late, rolled back, with savepoints) deliver every committed event once, in order', async () => {
+    await h.db.pool.query('CREATE TABLE IF NOT EXISTS side_writes (n integer)');
+    const script = fc.record({
+      /** Indexes into a few shared streams, appended to in this order. */
+      streams: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 3 }).map((a) => [...a].sort()),
+      startMs: fc.integer({ min: 0, max: 40 }),
+      betweenMs: fc.integer({ min: 0, max: 30 }),
+      beforeCommitMs: fc.integer({ min: 0, max: 60 }),
+      /** Writes a row elsewhere first: it has an xid long before it appends. */
+      writesFirst: fc.boolean(),
+      /** Its first append is in a savepoint that it rolls back. */
+      undoesFirst: fc.boolean(),
+      commits: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(script, { minLength: 4, maxLength: 14 }), async (scripts) => {
+        const type = `Raced-${randomUUID()}`;
+        const streams = Array.from({ length: 4 }, () => stream('followed'));
+        const delivered: [RecordedEvent[], RecordedEvent[]] = [[], []];
+        const subscriptions = [
+          h.store.subscribe({ types: [type], batchSize: 2, pollIntervalMs: 100, handler: (e) => void delivered[0].push(e) }),
+          h.store.subscribe({ types: [type], batchSize: 50, pollIntervalMs: 100, handler: (e) => void delivered[1].push(e) }),
+        ];
+        try {
+          const committed: string[] = [];
+          await Promise.all(
+            scripts.map(async (t, n) => {
+              await sleep(t.startMs);
+              const client = await h.db.pool.connect();
+              const mine: string[] = [];
+              try {
+                await client.query('BEGIN');
+                if (t.writesFirst) await client.query('INSERT INTO side_writes VALUES ($1)', [n]);
+                for (const [i, index] of t.streams.entries()) {
+                  const events = [newEvent(type, { n, i }), newEvent(type, { n, i })];
+                  if (i === 0 && t.undoesFirst) {
+                    await client.query('SAVEPOINT first');
+                    await h.store.appendInTransaction(client, streams[index], [newEvent(type, { n, undone: true })]);
+                    await client.query('ROLLBACK TO SAVEPOINT first');
+                  }
+                  await h.store.appendInTransaction(client, streams[index], events);
+                  mine.push(...events.map((e) => e.id));
+                  await sleep(t.betweenMs);
+                }
+                await sleep(t.beforeCommitMs);
+                await client.query(t.commits ? 'COMMIT' : 'ROLLBACK');
+                if (t.commits) committed.push(...mine);
+              } catch {
+                // A StreamOrderError (it appended elsewhere before the stream's last writer): it rolls back.
+                await client.query('ROLLBACK');
+              } finally {
+                client.release();
+              }
+            }),
+          );
+          const { rows } = await h.db.pool.query<{ event_id: string }>('SELECT event_id FROM event_store.events WHERE event_type = $1', [type]);
+          expect(new Set(rows.map((r) => r.event_id))).toEqual(new Set(committed));
+          // Every committed event reaches both, once, in the store's order; nothing rolled back does.
+          const all = (await readToEnd(h, LOG_START)).events.filter((e) => e.type === type);
+          expect(all.map((e) => e.id).sort()).toEqual([...committed].sort());
+          for (const d of delivered) {
+            await eventually(() => expect(d).toHaveLength(committed.length), { timeoutMs: 15_000 });
+            expect(d.map((e) => e.id)).toEqual(all.map((e) => e.id));
+          }
+          for (const s of streams) {
+            const versions = all.filter((e) => e.streamId === s).map((e) => e.streamVersion);
+            expect(versions).toEqual(versions.map((_, i) => i + 1));
+          }
+        } finally {
+          await Promise.all(subscriptions.map((sub) => sub.stop()));
+        }
+      }),
+      { numRuns: 12 },
     );
   });
 });

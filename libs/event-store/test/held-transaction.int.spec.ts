@@ -65,7 +65,7 @@ describe('gap-safe global order: a transaction held open for 10 s (real PostgreS
       expect(metrics.heldBackEvents).toBeGreaterThanOrEqual(later.length);
       expect(metrics.heldBackMs).toBeGreaterThan(HOLD_MS - 2_000);
       expect(metrics.horizonTransactionId).toBeLessThanOrEqual(heldPosition.transactionId);
-      expect(metrics.oldestTransaction?.ageMs).toBeGreaterThan(HOLD_MS - 1_000);
+      expect(metrics.holdingTransaction?.ageMs).toBeGreaterThan(HOLD_MS - 1_000);
 
       await held.query('COMMIT');
     } catch (error) {

@@ -60,7 +60,7 @@ describe('a projection killed with SIGKILL mid-batch (real PostgreSQL, child pro
     const workload = apiWorkload(5, 20, 10);
     for (const a of workload) await h.store.append(a.stream, a.events);
     const count = workload.reduce((n, a) => n + a.events.length, 0);
-    // Readers see transactions below the cluster's oldest open one: wait until all are readable.
+    // Readers wait for transactions still appending: wait until all are readable.
     const events = await eventually(async () => {
       const read = await readEverything();
       expect(read).toHaveLength(count);

@@ -20,8 +20,9 @@ describe('catch-up subscriptions (real PostgreSQL)', () => {
   };
 
   /**
-   * Event types of one test: the horizon is cluster-wide, so another test's events can become
-   * readable late, after this test's `from`; each test subscribes to its own types only.
+   * Event types of one test: readers wait for transactions still appending, so another test's
+   * events can become readable late, after this test's `from`; each test subscribes to its own
+   * types only.
    */
   const typesOf = (...names: string[]) => names.map((name) => `${name}-${randomUUID()}`);
 

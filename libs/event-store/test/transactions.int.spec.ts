@@ -1,5 +1,5 @@
 import { withTransaction, type SqlClient } from '@platform/core';
-import { CommandHandler, StreamOrderError } from '../src';
+import { CommandHandler, StreamOrderError, type AppendResult } from '../src';
 import { counter } from './conformance/counter.decider';
 import { newEvent, storeDatabase, stream, type StoreDatabase } from './support/store-database';
 
@@ -141,16 +141,17 @@ describe('appending inside a caller’s transaction (real PostgreSQL)', () => {
     }
   });
 
-  it('refuses an append from a transaction older than the stream’s last writer (it would break the global order)', async () => {
+  it('refuses an append from a transaction that took its place before the stream’s last writer (it would break the global order)', async () => {
     const s = stream();
     await h.store.append(s, [newEvent('Created', {})]);
     const client = await h.db.pool.connect();
     try {
       await client.query('BEGIN');
-      // This transaction takes its id now, by writing elsewhere...
-      await writeOutboxRow(client, newEvent('Unrelated', {}).id);
+      // This transaction takes its place in the global order now, by appending elsewhere...
+      const elsewhere = await h.store.appendInTransaction(client, stream('elsewhere'), [newEvent('Elsewhere', {})]);
       // ...then a newer transaction appends to the stream and commits...
-      await h.store.append(s, [newEvent('Updated', {})], { expectedVersion: 1 });
+      const updated = await h.store.append(s, [newEvent('Updated', {})], { expectedVersion: 1 });
+      expect(updated.position.transactionId).toBeGreaterThan(elsewhere.position.transactionId);
       // ...so events appended now would sort before that one although they follow it.
       const error = await h.store.appendInTransaction(client, s, [newEvent('Late', {})], { expectedVersion: 2 }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(StreamOrderError);
@@ -162,5 +163,21 @@ describe('appending inside a caller’s transaction (real PostgreSQL)', () => {
     // Retried in a new transaction, it goes through.
     await withTransaction(h.db.pool, (tx) => h.store.appendInTransaction(tx, s, [newEvent('Late', {})], { expectedVersion: 2 }));
     expect((await h.store.readStream(s)).map((e) => e.type)).toEqual(['Created', 'Updated', 'Late']);
+  });
+
+  it('a transaction that wrote elsewhere first takes its place when it appends: no StreamOrderError, the stream stays in order', async () => {
+    const s = stream();
+    await h.store.append(s, [newEvent('Created', {})]);
+    let late: AppendResult | undefined;
+    await withTransaction(h.db.pool, async (tx) => {
+      // It has had an xid since this write, before the next writer of the stream...
+      await writeOutboxRow(tx, newEvent('Unrelated', {}).id);
+      await h.store.append(s, [newEvent('Updated', {})], { expectedVersion: 1 });
+      // ...but its place in the store's order is taken by its first append, after that writer's.
+      late = await h.store.appendInTransaction(tx, s, [newEvent('Late', {})], { expectedVersion: 2 });
+    });
+    const stored = await h.store.readStream(s);
+    expect(stored.map((e) => e.type)).toEqual(['Created', 'Updated', 'Late']);
+    expect(late?.position.transactionId).toBeGreaterThan(stored[1].transactionId);
   });
 });

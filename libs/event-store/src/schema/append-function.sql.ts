@@ -5,6 +5,10 @@ export const APPEND_CHANNEL = 'event_store_appended';
 export const STREAM_LOCK_CLASS = 1_702_171_904;
 
 /**
+ * Migration 1765000000001, as applied: the first version of the append, which ordered events
+ * by their transaction's xid. Migration 1765000000002 (appending-transactions.sql.ts) replaces
+ * it; its parameters and outcomes stay as described here.
+ *
  * The whole append in one statement, so a single-event append is one round trip.
  *
  * p_expected:  >= 0 the exact current version (0: no stream), -1 any, -2 the stream exists.

@@ -1,6 +1,9 @@
 /**
  * Streams, events, snapshots and projection checkpoints in schema `event_store`.
  * Plain, re-runnable SQL (IF NOT EXISTS): services run it through TypeORM at start.
+ * Migration 1765000000000, as applied. Since migration 1765000000002 (appending-transactions.sql.ts)
+ * transaction_id holds the store's own id of the appending transaction, and readers stop below
+ * the transactions still appending to this store rather than below the oldest open one.
  */
 export const TABLES_UP = `
   CREATE SCHEMA IF NOT EXISTS event_store;

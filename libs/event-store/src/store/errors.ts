@@ -31,10 +31,12 @@ export class EventIdConflictError extends Error {
 }
 
 /**
- * The appending transaction is older than the one that wrote the stream's last event, so its
- * events would sort before that one in the global order. Happens when a transaction took its
- * id (by writing anything) before another appended to the same stream and committed. Roll
- * back and retry in a new transaction. (The store's own append() never meets it.)
+ * The appending transaction took its place in the global order before the one that wrote the
+ * stream's last event, so its events would sort before that one. Happens when a transaction
+ * appended to another stream first, then another transaction appended to this stream and
+ * committed. (Writing to other tables first does not matter: a transaction takes its place at
+ * its first append.) Roll back and retry in a new transaction. (The store's own append() never
+ * meets it.)
  */
 export class StreamOrderError extends Error {
   override readonly name = 'StreamOrderError';

@@ -16,7 +16,7 @@ export interface NewEvent<T = unknown> {
   readonly metadata?: EventMetadata;
 }
 
-/** An event as stored: its stream version, global position and writing transaction. */
+/** An event as stored: its stream version, global position and writing transaction (its id in the store, see LogPosition). */
 export interface RecordedEvent<T = unknown> extends LogPosition {
   readonly id: string;
   readonly type: string;

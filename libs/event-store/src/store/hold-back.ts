@@ -1,55 +1,47 @@
 import type { SqlClient } from '@platform/core';
 
 /**
- * How far readers are held back. Transaction ids are cluster-wide: a long transaction in any
- * database of the server holds every reader of every store on it, so watch these.
+ * How far readers are held back. Only a transaction that has appended to this store and not
+ * ended yet holds them (from the id it took, or a little below it); transactions elsewhere on
+ * the server, or here without an append, do not.
  */
 export interface HoldBackMetrics {
-  /** Readers see transactions below this id (the oldest one in flight, cluster-wide). */
+  /** Readers see the events of store transaction ids below this one. */
   readonly horizonTransactionId: number;
-  /** Committed events readers cannot see yet, because an older transaction is still open. */
+  /** Committed events readers cannot see yet, because a transaction that appended before them is still open. */
   readonly heldBackEvents: number;
   /** Since the oldest of those was recorded; 0 when none is held back. */
   readonly heldBackMs: number;
-  /**
-   * The open transaction holding the horizon (the one with the oldest xid), if any but ours.
-   * Other roles' sessions are visible only with pg_read_all_stats (or as superuser).
-   */
-  readonly oldestTransaction?: { readonly ageMs: number; readonly database: string | null; readonly pid: number };
+  /** The appending transaction that sets the horizon, if one does (it is in this database). */
+  readonly holdingTransaction?: {
+    /** Its backend's pid; null for a prepared (two-phase) transaction. */
+    readonly pid: number | null;
+    /**
+     * Since it began (pg_stat_activity.xact_start); null when unknown: a prepared transaction,
+     * or another role's session seen without pg_read_all_stats.
+     */
+    readonly ageMs: number | null;
+  };
 }
 
 interface Row {
   horizon: string;
   held_back_events: string;
   held_back_ms: number | null;
-  age_ms: number | null;
-  datname: string | null;
-  pid: number | null;
+  holder: boolean;
+  holder_pid: number | null;
+  holder_age_ms: number | null;
 }
 
 export async function holdBackMetrics(client: SqlClient): Promise<HoldBackMetrics> {
-  const { rows } = await client.query<Row>(`
-    WITH held AS (
-      SELECT count(*) AS n, min(recorded_at) AS oldest FROM event_store.events
-       WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-    )
-    SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon,
-           held.n AS held_back_events,
-           (extract(epoch FROM clock_timestamp() - held.oldest) * 1000)::float8 AS held_back_ms,
-           tx.age_ms, tx.datname, tx.pid
-      FROM held
-      LEFT JOIN LATERAL (
-        SELECT (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::float8 AS age_ms, a.datname::text, a.pid
-          FROM pg_stat_activity a
-         WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
-         ORDER BY age(a.backend_xid) DESC
-         LIMIT 1
-      ) tx ON true`);
+  const { rows } = await client.query<Row>(
+    `SELECT horizon::text AS horizon, held_back_events, held_back_ms, holder, holder_pid, holder_age_ms FROM event_store.hold_back()`,
+  );
   const row = rows[0];
   return {
     horizonTransactionId: Number(row.horizon),
     heldBackEvents: Number(row.held_back_events),
     heldBackMs: row.held_back_ms ?? 0,
-    ...(row.pid !== null ? { oldestTransaction: { ageMs: row.age_ms ?? 0, database: row.datname, pid: row.pid } } : {}),
+    ...(row.holder ? { holdingTransaction: { pid: row.holder_pid, ageMs: row.holder_age_ms } } : {}),
   };
 }

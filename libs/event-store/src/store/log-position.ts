@@ -1,8 +1,10 @@
 /**
  * A place in the store's global order. Events are ordered by the id of the transaction that
- * wrote them, then by position; readers only ever see transactions older than every one
- * still in flight, so nothing can later appear before a position a reader has passed.
- * A checkpoint is therefore this pair, never the position alone.
+ * wrote them, then by position. That id is the store's own (handed out at a transaction's
+ * first append, from 2^52 up; events stored before migration 1765000000002 keep their
+ * PostgreSQL xid, below every store id). Readers only ever see ids below every one a
+ * transaction still appending may hold, so nothing can later appear before a position a
+ * reader has passed. A checkpoint is therefore this pair, never the position alone.
  */
 export interface LogPosition {
   readonly transactionId: number;
@@ -28,7 +30,7 @@ export function positionOf(event: LogPosition): LogPosition {
   return { transactionId: event.transactionId, globalPosition: event.globalPosition };
 }
 
-/** bigint and xid8 columns arrive as strings; both stay far below 2^53 in practice, but check. */
+/** bigint and xid8 columns arrive as strings; both stay below 2^53 (store ids: 2^52 + one per appending transaction), but check. */
 export function toSafeNumber(value: string | number, what: string): number {
   const n = typeof value === 'number' ? value : /^-?\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n)) throw new Error(`${what} ${String(value)} is not a safe integer`);

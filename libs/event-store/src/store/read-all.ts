@@ -1,6 +1,6 @@
 import type { SqlClient } from '@platform/core';
 import type { RecordedEvent } from './event';
-import { EVENT_COLUMNS, toRecordedEvent, type EventRow } from './event-row';
+import { toRecordedEvent, type EventRow } from './event-row';
 import { LOG_START, maxLogPosition, positionOf, toSafeNumber, type LogPosition } from './log-position';
 
 export interface ReadAllOptions {
@@ -18,64 +18,44 @@ export interface ReadAllPage<T = unknown> {
   /** True when the page holds every event readable now (it was not cut by the limit). */
   readonly caughtUp: boolean;
   /**
-   * Committed events wait beyond the horizon for an older transaction (anywhere in the cluster)
-   * to end: read again soon rather than waiting for the next wake-up, which they will not send.
+   * Committed events wait beyond the horizon for a transaction that can still append to this
+   * store (it has appended and not ended) to end: read again soon rather than waiting for the
+   * next wake-up, which they will not send.
    */
   readonly heldBack: boolean;
 }
 
 export const DEFAULT_READ_ALL_LIMIT = 1000;
 
-// All parts read one snapshot, and pg_current_snapshot() is that snapshot: every transaction
-// below its xmin has ended, so every event with such a transaction id is visible now and no
-// event can ever be added below it. `frontier` is the last such event: a short page may move
-// its checkpoint there even when a type filter left the tail out. `held` says whether
-// committed events wait at or beyond the xmin.
-const sqlFor = (filtered: boolean) => `
-  WITH held AS (
-    SELECT EXISTS (
-      SELECT 1 FROM event_store.events h WHERE h.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-    ) AS held_back
-  ), frontier AS (
-    SELECT f.transaction_id::text AS frontier_tx, f.global_position AS frontier_pos
-      FROM event_store.events f
-     WHERE f.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY f.transaction_id DESC, f.global_position DESC
-     LIMIT 1
-  ), page AS (
-    SELECT ${EVENT_COLUMNS}, e.transaction_id AS order_tx
-      FROM event_store.events e
-     WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-       AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-       ${filtered ? 'AND e.event_type = ANY($4::text[])' : ''}
-     ORDER BY e.transaction_id, e.global_position
-     LIMIT $3
-  )
-  SELECT held.held_back, frontier.frontier_tx, frontier.frontier_pos, page.*
-    FROM held LEFT JOIN frontier ON true LEFT JOIN page ON true
-   ORDER BY page.order_tx, page.global_position`;
+// event_store.read_all (migration 1765000000002) computes the horizon first, then reads in
+// later statements, with newer snapshots: below the horizon every transaction that can
+// append has ended, so every event there is visible now and none can ever be added there.
+// Its first row: `frontier`, the last such event (a short page may move its checkpoint there
+// even when a type filter left the tail out), and `held_back`, whether committed events wait at
+// or beyond the horizon. The page's events follow.
+const READ_ALL_SQL = `SELECT r_held_back AS held_back, r_frontier_tx::text AS frontier_tx, r_frontier_pos AS frontier_pos,
+    r_event_id AS event_id, r_event_type AS event_type, r_stream_id AS stream_id, r_stream_version AS stream_version,
+    r_global_position AS global_position, r_transaction_id::text AS transaction_id, r_data AS data, r_metadata AS metadata,
+    r_recorded_at AS recorded_at
+  FROM event_store.read_all($1::xid8, $2::bigint, $3::integer, $4::text[])`;
 
-const UNFILTERED = sqlFor(false);
-const FILTERED = sqlFor(true);
+type PageRow = EventRow & { held_back: boolean | null; frontier_tx: string | null; frontier_pos: string | null };
 
-type PageRow = EventRow & { held_back: boolean; frontier_tx: string | null; frontier_pos: string | null };
-
-/** The next page of the global order, holding back everything at or after the oldest open transaction. */
+/** The next page of the global order, holding back everything a transaction still appending may yet precede. */
 export async function readAll<T = unknown>(client: SqlClient, options: ReadAllOptions = {}): Promise<ReadAllPage<T>> {
   const { after = LOG_START, limit = DEFAULT_READ_ALL_LIMIT, types } = options;
   if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be an integer >= 1, got ${limit}`);
-  const values: unknown[] = [String(after.transactionId), after.globalPosition, limit];
-  if (types) values.push(types);
-  const { rows } = await client.query<PageRow>(types ? FILTERED : UNFILTERED, values);
-  const heldBack = rows[0].held_back;
+  const { rows } = await client.query<PageRow>(READ_ALL_SQL, [String(after.transactionId), after.globalPosition, limit, types ?? null]);
+  const [summary, ...page] = rows;
+  const heldBack = summary.held_back === true;
   // No event below the horizon at all: nothing to read yet.
-  if (rows[0].frontier_tx === null || rows[0].frontier_pos === null) return { events: [], next: after, caughtUp: true, heldBack };
-  const events = rows[0].event_id === null ? [] : rows.map((row) => toRecordedEvent<T>(row));
+  if (summary.frontier_tx === null || summary.frontier_pos === null) return { events: [], next: after, caughtUp: true, heldBack };
+  const events = page.map((row) => toRecordedEvent<T>(row));
   const caughtUp = events.length < limit;
   const last = events.length > 0 ? positionOf(events[events.length - 1]) : after;
   const frontier: LogPosition = {
-    transactionId: toSafeNumber(rows[0].frontier_tx, 'transaction id'),
-    globalPosition: toSafeNumber(rows[0].frontier_pos, 'global position'),
+    transactionId: toSafeNumber(summary.frontier_tx, 'transaction id'),
+    globalPosition: toSafeNumber(summary.frontier_pos, 'global position'),
   };
   return { events, next: caughtUp ? maxLogPosition(last, maxLogPosition(after, frontier)) : last, caughtUp, heldBack };
 }

@@ -38,7 +38,7 @@ export interface SubscriptionSource {
  * A catch-up subscription over the gap-safe global order: reads pages, hands each event to
  * the handler in order, then sleeps until a wake-up (this process's appends, NOTIFY from
  * others) or the poll interval. Held-back events are simply not readable yet; it gets them
- * on a later page, in order, once the older transactions have ended.
+ * on a later page, in order, once the transactions still appending before them have ended.
  */
 export class CatchUpSubscription<T = unknown> implements Subscription {
   readonly ended: Promise<SubscriptionEnd>;

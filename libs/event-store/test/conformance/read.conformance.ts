@@ -91,7 +91,7 @@ export function readConformance(store: () => EventStore): void {
           appended.push(...batch.map((e) => e.id));
         }
       }
-      // Readers see transactions below the oldest open one (cluster-wide): wait until all are readable.
+      // Readers wait for transactions still appending (other tests' too): wait until all are readable.
       const { all, ours } = await eventually(async () => {
         const read = await readAllAfter(store(), start);
         const mine = read.filter((e) => streams.includes(e.streamId));
