@@ -95,6 +95,7 @@ export class ServiceMessaging {
     } finally {
       await admin.disconnect();
     }
+    this.deadLetters.reopen();
     this.relay.start();
     await Promise.all(this.consumers.map((c) => c.start()));
     this.started = true;

@@ -218,4 +218,46 @@ describe('malformed messages never stall a use case', () => {
       await reader.stop();
     }
   });
+
+  it('dead-letters a message too large to be dead-lettered whole without its bytes, and the partition goes on', async () => {
+    const topic = h.naming.topic(EndpointUpdated);
+    const apiId = randomUUID();
+    const ownerId = randomUUID();
+    // Invalid (a version of 0) and just under the broker's default limit of 1,048,588 bytes a batch;
+    // with the failure's headers (its stack alone is over a kilobyte) the letter is over it.
+    const shape = { apiId, ownerId, endpointId: randomUUID(), method: 'GET', path: '/big', upstreamUrl: 'http://up.internal', change: 'added', version: 0, note: '' };
+    const big = { ...shape, note: 'x'.repeat(1_047_800 - JSON.stringify(shape).length) };
+    const after = { apiId, ownerId, endpointId: randomUUID(), method: 'GET', path: '/after', upstreamUrl: 'http://up.internal', change: 'added', version: 1 };
+    const bigId = randomUUID();
+    const afterId = randomUUID();
+    const kafka = new Kafka({ clientId: 'fuzz-big', brokers: h.brokers, logLevel: logLevel.NOTHING });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    try {
+      await producer.send({ topic, acks: -1, messages: [{ key: apiId, value: JSON.stringify(big), headers: headersFor(bigId), partition: 2 }] });
+      await producer.send({ topic, acks: -1, messages: [{ key: apiId, value: JSON.stringify(after), headers: headersFor(afterId), partition: 2 }] });
+    } finally {
+      await producer.disconnect();
+    }
+    const dlqTopics = messaging.consumers.map((c) => c.deadLetterTopic);
+    const reader = await new TopicReader(h.brokers, dlqTopics).start();
+    try {
+      await eventually(
+        async () => {
+          const { rows } = await h.db.pool.query<{ use_case: string }>('SELECT use_case FROM effects WHERE event_id = $1', [afterId]);
+          expect(rows.map((r) => r.use_case).sort()).toEqual(['fuzz-events', 'fuzz-windows']);
+          for (const dlq of dlqTopics) {
+            const letters = reader.messages.filter((m) => m.topic === dlq && m.headers[CE.id] === bigId);
+            expect(letters).toHaveLength(1);
+            expect(letters[0].headers[DLQ.reason]).toBe('invalid-payload');
+            expect(letters[0].headers[DLQ.valueOmitted]).toMatch(/^\d+ bytes; the letter with them was refused/);
+            expect(letters[0].value ?? '').toBe('');
+          }
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+    } finally {
+      await reader.stop();
+    }
+  });
 });

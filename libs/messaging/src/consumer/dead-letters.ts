@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Logger, SqlClient } from '@platform/core';
+import { classifyFailure, errorMessage, RetriableError, type Logger, type SqlClient } from '@platform/core';
 import { encodeHeaders } from '../envelope/cloudevents-headers';
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { IncomingMessage, MessageProducer } from '../kafka/broker';
+import type { IncomingMessage, MessageProducer, OutgoingMessage } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
 import { UNSTORABLE_TEXT } from './read-message';
 
@@ -27,7 +27,12 @@ export const DLQ = {
   originalOffset: 'dlq_original_offset',
   consumerGroup: 'dlq_consumer_group',
   failedAt: 'dlq_failed_at',
+  /** Set when Kafka refused the letter with its bytes: why, and how many bytes the original had (it stays at its original offset). */
+  valueOmitted: 'dlq_value_omitted',
 } as const;
+
+/** Header values of a letter that Kafka refused whole are cut to this many characters. */
+const SLIM_HEADER_CHARS = 1024;
 
 const MAX_STACK = 8 * 1024;
 
@@ -100,6 +105,7 @@ export async function deadLetterInTransaction(
  */
 export class DeadLetterWriter {
   private producer?: Promise<MessageProducer>;
+  private closed = false;
 
   constructor(
     private readonly producerFactory: () => Promise<MessageProducer>,
@@ -107,15 +113,17 @@ export class DeadLetterWriter {
   ) {}
 
   async send(topic: string, group: string, message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
-    this.producer ??= this.producerFactory();
+    const headers = deadLetterHeaders(message, group, failure);
     try {
-      const producer = await this.producer;
-      await producer.send([{ topic, key: message.key ?? '', value: message.value ?? Buffer.alloc(0), headers: deadLetterHeaders(message, group, failure) }]);
+      await this.produce({ topic, key: message.key ?? '', value: message.value ?? Buffer.alloc(0), headers });
     } catch (error) {
-      const broken = this.producer;
-      this.producer = undefined;
-      void broken?.then((p) => p.disconnect()).catch(() => undefined);
-      throw error;
+      if (classifyFailure(error) !== 'permanent') throw error;
+      // Kafka refuses this letter however often it is sent (too large, most likely: the original
+      // bytes plus the failure's headers). A letter without the bytes and with short headers still
+      // says what failed and where the original is, instead of holding the partition forever.
+      const slim = Object.fromEntries(Object.entries({ ...headers, [DLQ.errorStack]: '' }).map(([k, v]) => [k, v.slice(0, SLIM_HEADER_CHARS)]));
+      slim[DLQ.valueOmitted] = `${message.value?.length ?? 0} bytes; the letter with them was refused: ${errorMessage(error)}`.slice(0, SLIM_HEADER_CHARS);
+      await this.produce({ topic, key: (message.key ?? '').slice(0, SLIM_HEADER_CHARS), value: Buffer.alloc(0), headers: slim });
     }
     this.logger.warn('event dead-lettered', {
       group,
@@ -128,7 +136,29 @@ export class DeadLetterWriter {
     });
   }
 
+  private async produce(letter: OutgoingMessage): Promise<void> {
+    // Closed: a send still under way after a stop's deadline must not open a session nobody closes.
+    if (this.closed) throw new RetriableError('the dead-letter writer is closed');
+    const pending = (this.producer ??= this.producerFactory());
+    try {
+      await (await pending).send([letter]);
+    } catch (error) {
+      // A refusal of this letter says nothing about the session; anything else may: start a new one.
+      if (classifyFailure(error) !== 'permanent' && this.producer === pending) {
+        this.producer = undefined;
+        void pending.then((p) => p.disconnect()).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  /** Takes letters again after close() (a service's messaging restarted after a failed start). */
+  reopen(): void {
+    this.closed = false;
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     const producer = this.producer;
     this.producer = undefined;
     await producer?.then((p) => p.disconnect()).catch(() => undefined);
