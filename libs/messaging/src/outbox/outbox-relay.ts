@@ -1,8 +1,10 @@
-import type { Pool, PoolClient } from 'pg';
+import { Client, type Pool } from 'pg';
 import type { MessageProducer, OutgoingMessage } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
-import { errorFields, type Logger } from '@platform/core';
+import { backoffDelayMs, errorFields, errorMessage, validateBackoff, withTransaction, type Backoff, type Logger, type SqlClient } from '@platform/core';
 import { OUTBOX_CHANNEL } from './outbox.schema';
+import { OutboxDeadLetters } from './outbox-dead-letters';
+import { judgeSendFailure, type SendFailure } from './send-failure';
 
 export interface OutboxRelayOptions {
   readonly pool: Pool;
@@ -14,22 +16,56 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (lost connection, missed wake-up). */
   readonly pollIntervalMs?: number;
-  /** How often a standby relay tries to take over the lock. */
+  /** How often a standby relay tries to take over the lock; also how long a relay that lost it waits before trying again. */
   readonly standbyRetryMs?: number;
+  /** Cap of the back-off, both while Kafka is away and between the sends of a row Kafka refuses. */
   readonly maxBackoffMs?: number;
+  /**
+   * Sends of one row Kafka refuses (too large for its topic, topic gone, not authorized) before
+   * the row moves to messaging.outbox_dead_letters. A broker that is away never counts.
+   */
+  readonly maxAttempts?: number;
+  /**
+   * How long the leadership check before each batch (one round trip on the connection that holds
+   * the lock) may take before the relay gives that connection up for dead and steps down.
+   */
+  readonly leaderCheckTimeoutMs?: number;
 }
 
 export interface OutboxRelayStats {
   readonly leader: boolean;
   readonly sent: number;
+  /** Rounds that failed because Kafka (or the database) was away. */
   readonly failures: number;
+  /** Sends of a row that Kafka refused; each counts against that row's budget. */
+  readonly refused: number;
+  /** Rows this relay moved to messaging.outbox_dead_letters. */
+  readonly deadLettered: number;
   readonly lastError?: string;
 }
 
-const READ_SQL = 'SELECT position, topic, message_key, headers, payload FROM messaging.outbox ORDER BY position LIMIT $1';
+const COLUMNS = 'position, topic, message_key, headers, payload, attempts';
+const READ_SQL = `SELECT ${COLUMNS} FROM messaging.outbox ORDER BY position LIMIT $1`;
 const DELETE_AND_READ_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]))
-  SELECT position, topic, message_key, headers, payload FROM messaging.outbox
+  SELECT ${COLUMNS} FROM messaging.outbox
    WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2`;
+/**
+ * While refused rows wait for their next attempt, neither they nor the rows of their keys behind
+ * them are read, nor any row of a topic Kafka refused as a whole.
+ */
+const READ_SKIPPING_SQL = `SELECT ${COLUMNS} FROM messaging.outbox
+   WHERE (topic, message_key) NOT IN (SELECT t, k FROM unnest($2::text[], $3::text[]) AS held(t, k))
+     AND topic <> ALL($4::text[])
+   ORDER BY position LIMIT $1`;
+const DELETE_SQL = 'DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[])';
+const COUNT_REFUSALS_SQL = `UPDATE messaging.outbox o SET attempts = o.attempts + 1, last_error = r.error
+    FROM unnest($1::bigint[], $2::text[]) AS r(position, error)
+   WHERE o.position = r.position
+  RETURNING o.position::text AS position, o.attempts`;
+const DEAD_LETTER_SQL = `WITH dead AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) RETURNING *)
+  INSERT INTO messaging.outbox_dead_letters (position, event_id, topic, message_key, headers, payload, created_at, attempts, error, error_name)
+  SELECT d.position, d.event_id, d.topic, d.message_key, d.headers, d.payload, d.created_at, d.attempts, d.last_error, r.error_name
+    FROM dead d JOIN unnest($1::bigint[], $2::text[]) AS r(position, error_name) USING (position)`;
 
 interface OutboxRow {
   position: string;
@@ -37,6 +73,23 @@ interface OutboxRow {
   message_key: string;
   headers: Record<string, string>;
   payload: string;
+  /** Sends Kafka refused so far. */
+  attempts: number;
+}
+
+/** What one round did with the rows it read. */
+interface Round {
+  readonly sent: OutboxRow[];
+  readonly refused: { readonly row: OutboxRow; readonly failure: SendFailure }[];
+  /** Topic and key of each row refused in this round: the rows of that key behind it wait. */
+  readonly held: Set<string>;
+}
+
+/** A refused row waiting for its next attempt, and the key it holds up. */
+interface Retry {
+  readonly topic: string;
+  readonly key: string;
+  readonly dueAt: number;
 }
 
 /** Rows per round from which the relay stops asking writers to NOTIFY and just keeps reading. */
@@ -45,35 +98,95 @@ const BUSY_THRESHOLD = 10;
 /** Same key in every service database: one relay per database, whichever replica holds it. */
 const RELAY_LOCK_KEY = 7_219_442_001;
 
+/** TCP keep-alive of the lock connection, both ends: a dead peer is found in seconds, not hours. */
+const KEEPALIVE_IDLE_MS = 5000;
+const SERVER_KEEPALIVE_SQL = 'SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3';
+
+const holdKey = (row: { topic: string; message_key: string }) => `${row.topic}\u0000${row.message_key}`;
+
+/** Consecutive rows of one kind (refused before or not) go in one request. */
+function splitAtRetries(rows: readonly OutboxRow[]): OutboxRow[][] {
+  const units: OutboxRow[][] = [];
+  for (const row of rows) {
+    const last = units[units.length - 1];
+    if (last && (last[0].attempts > 0) === (row.attempts > 0)) last.push(row);
+    else units.push([row]);
+  }
+  return units;
+}
+
+/** Ends a connection without waiting long for a peer that may be gone. */
+async function closeConnection(client: Client, graceMs = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs).unref()));
+  await Promise.race([client.end().catch(() => undefined), gone]);
+  clearTimeout(timer);
+  (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+}
+
 /**
  * Moves outbox rows to Kafka in outbox order, in batches, through an idempotent producer.
- * One relay per database is active (session advisory lock); others stand by. Idle, it sleeps
- * until a writer's NOTIFY (or the fallback poll); busy, it keeps reading and tells writers
- * not to notify, because every notifying commit serializes on a cluster-wide lock. While Kafka is down it backs off and keeps the rows:
- * writes go on succeeding and the backlog drains when Kafka returns. Rows are deleted only
- * after Kafka acknowledged them, so a crash in between re-sends (consumers de-duplicate).
+ * One relay per database is active (session advisory lock held on a connection of its own);
+ * others stand by. Before each batch the leader checks that connection with one round trip
+ * (in parallel with the read), and steps down when it is gone or does not answer: a session
+ * that died took the lock with it, and a standby may already be sending.
+ *
+ * Idle, it sleeps until a writer's NOTIFY (or the fallback poll); busy, it keeps reading and
+ * tells writers not to notify, because every notifying commit serializes on a cluster-wide lock.
+ * While Kafka is down it backs off and keeps the rows: writes go on succeeding and the backlog
+ * drains when Kafka returns. Rows are deleted only after Kafka acknowledged them, so a crash in
+ * between re-sends (consumers de-duplicate).
+ *
+ * A row Kafka refuses (too large for its topic, topic gone, not authorized) is found by
+ * splitting the failed request (per topic, then in halves), retried alone with back-off, and
+ * after `maxAttempts` refusals moved to messaging.outbox_dead_letters in the transaction that
+ * deletes it from the outbox. Meanwhile the later rows of its topic and key wait, so per-key
+ * order holds; once it is dead-lettered they go on, ahead of it.
  */
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
   private readonly standbyRetryMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly maxAttempts: number;
+  private readonly leaderCheckTimeoutMs: number;
+  private readonly backoff: Backoff;
   private running = false;
   private loop?: Promise<void>;
-  private leader?: PoolClient;
+  /** The connection that tries for the lock, kept between tries; the leader's once it holds it. */
+  private lockClient?: Client;
+  private leader?: Client;
+  /** After losing the lock, no new try before this time, so a standby can take over. */
+  private leadNotBefore = 0;
   /** Rows read by the last delete-and-read, to be sent next (only while leading). */
   private readAhead?: OutboxRow[];
+  /** Refused rows waiting for their next attempt, by position (only while leading). */
+  private readonly retries = new Map<string, Retry>();
+  /** Topics Kafka refused as a whole, and when to try each again (only while leading). */
+  private readonly refusedTopics = new Map<string, number>();
   private producer?: MessageProducer;
   private wake?: () => void;
   private pendingWake = false;
   private waiting?: boolean;
-  private stats_: { sent: number; failures: number; lastError?: string } = { sent: 0, failures: 0 };
+  private stats_: { sent: number; failures: number; refused: number; deadLettered: number; lastError?: string } = {
+    sent: 0,
+    failures: 0,
+    refused: 0,
+    deadLettered: 0,
+  };
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
     this.standbyRetryMs = options.standbyRetryMs ?? 2000;
-    this.maxBackoffMs = options.maxBackoffMs ?? 5000;
+    this.maxAttempts = options.maxAttempts ?? 5;
+    this.leaderCheckTimeoutMs = options.leaderCheckTimeoutMs ?? 5000;
+    if (!(this.maxAttempts >= 1)) throw new Error(`maxAttempts must be at least 1, got ${this.maxAttempts}`);
+    this.backoff = validateBackoff({ initialMs: 200, maxMs: Math.max(200, options.maxBackoffMs ?? 5000), multiplier: 2 });
+  }
+
+  /** The dead letters of the database behind `db`, for tools that run no relay. */
+  static deadLettersOf(db: SqlClient): OutboxDeadLetters {
+    return new OutboxDeadLetters(db);
   }
 
   start(): void {
@@ -101,23 +214,32 @@ export class OutboxRelay {
     return Number(rows[0].count);
   }
 
+  /** Rows Kafka refused every time, waiting in messaging.outbox_dead_letters for a redrive. */
+  deadLetterCount(): Promise<number> {
+    return new OutboxDeadLetters(this.options.pool).count();
+  }
+
   private async run(): Promise<void> {
     let consecutiveFailures = 0;
     while (this.running) {
       try {
-        if (!this.leader && !(await this.tryLead())) {
-          await this.idle(this.standbyRetryMs);
-          continue;
+        if (!this.leader) {
+          const wait = this.leadNotBefore - Date.now();
+          if (wait > 0 || !(await this.tryLead())) {
+            await this.idle(wait > 0 ? wait : this.standbyRetryMs);
+            continue;
+          }
         }
         const sent = await this.relayBatch();
         consecutiveFailures = 0;
+        if (!this.leader) continue;
         if (sent >= BUSY_THRESHOLD) await this.setWaiting(false);
-        if (sent === 0 && (await this.readyToSleep())) await this.idle(this.pollIntervalMs);
+        if (sent === 0 && (await this.readyToSleep())) await this.idle(this.sleepMs());
       } catch (error) {
         consecutiveFailures += 1;
         this.stats_.failures += 1;
-        this.stats_.lastError = (error as Error).message;
-        const backoff = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(consecutiveFailures, 10));
+        this.stats_.lastError = errorMessage(error);
+        const backoff = backoffDelayMs(this.backoff, consecutiveFailures);
         this.options.logger.warn('outbox relay failed; rows stay in the outbox and will be retried', {
           ...errorFields(error),
           attempt: consecutiveFailures,
@@ -130,77 +252,297 @@ export class OutboxRelay {
   }
 
   private async tryLead(): Promise<boolean> {
-    const client = await this.options.pool.connect();
+    const client = this.lockClient ?? (await this.connectLockClient());
     try {
       const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK_KEY]);
-      if (!rows[0].locked) {
-        client.release();
-        return false;
-      }
-      client.on('notification', () => this.notify());
-      // A dropped connection also drops the lock: step down and let whoever gets it lead.
-      client.on('error', (error) => {
-        this.options.logger.warn('outbox relay lost its database connection', errorFields(error));
-        if (this.leader === client) {
-          this.leader = undefined;
-          this.readAhead = undefined;
-        }
-        client.release(error);
-      });
+      if (!rows[0].locked) return false;
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
-      this.leader = client;
-      this.options.logger.info('outbox relay is the active relay of this database');
-      return true;
     } catch (error) {
-      client.release(error as Error);
+      this.lockConnectionLost(client, error);
       throw error;
     }
+    this.leader = client;
+    this.waiting = undefined;
+    this.retries.clear();
+    this.refusedTopics.clear();
+    this.options.logger.info('outbox relay is the active relay of this database');
+    return true;
+  }
+
+  /**
+   * The lock's own connection, not one of the pool's: every query on it has a timeout, and TCP
+   * keep-alive on both ends, so a dead one is found (here by the check before each batch, on
+   * the server by keep-alive, which ends the session and so releases the lock) in seconds.
+   */
+  private async connectLockClient(): Promise<Client> {
+    const client = new Client({
+      ...this.options.pool.options,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+      query_timeout: this.leaderCheckTimeoutMs,
+    });
+    // A dropped connection also drops the lock: step down and let whoever gets it lead.
+    client.on('error', (error) => this.lockConnectionLost(client, error));
+    client.on('notification', () => {
+      if (this.leader === client) this.notify();
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      void closeConnection(client);
+      throw error;
+    }
+    // Ignored on Unix sockets; refused by some poolers, where the client-side checks still hold.
+    await client.query(SERVER_KEEPALIVE_SQL).catch(() => undefined);
+    this.lockClient = client;
+    return client;
+  }
+
+  private lockConnectionLost(client: Client, error: unknown): void {
+    if (this.lockClient === client) this.lockClient = undefined;
+    if (this.leader === client) {
+      this.leader = undefined;
+      this.readAhead = undefined;
+      this.retries.clear();
+      this.refusedTopics.clear();
+      this.waiting = undefined;
+      this.leadNotBefore = Date.now() + this.standbyRetryMs;
+      this.options.logger.warn('outbox relay lost the connection that holds its lock; it stops sending and stands by', errorFields(error));
+    }
+    void closeConnection(client);
+  }
+
+  /** One round trip on the lock's connection: while it answers, the session and its lock live. */
+  private async stillLeading(leader: Client): Promise<boolean> {
+    try {
+      await leader.query('SELECT 1');
+    } catch (error) {
+      this.lockConnectionLost(leader, error);
+    }
+    return this.leader === leader;
   }
 
   private async resign(): Promise<void> {
-    const client = this.leader;
+    const client = this.lockClient;
     this.leader = undefined;
+    this.lockClient = undefined;
     this.readAhead = undefined;
-    if (!client) return;
-    try {
-      await client.query(`UNLISTEN ${OUTBOX_CHANNEL}`);
-      await client.query('SELECT pg_advisory_unlock($1)', [RELAY_LOCK_KEY]);
-      client.release();
-    } catch (error) {
-      client.release(error as Error);
-    }
+    this.retries.clear();
+    this.refusedTopics.clear();
+    // Ending the session releases the lock and the LISTEN.
+    if (client) await closeConnection(client, this.leaderCheckTimeoutMs);
   }
 
   private async relayBatch(): Promise<number> {
-    const { pool, naming } = this.options;
-    const rows = this.readAhead ?? (await pool.query<OutboxRow>(READ_SQL, [this.batchSize])).rows;
+    const leader = this.leader;
+    if (!leader) return 0;
+    this.forgetDueRetries();
+    const retriedTopics = this.takeDueTopics();
+    let rows = this.readAhead;
     this.readAhead = undefined;
+    if (!rows) {
+      const [leading, read] = await Promise.all([this.stillLeading(leader), this.readRows(this.batchSize)]);
+      if (!leading) return 0;
+      rows = read;
+    }
     if (rows.length === 0) return 0;
-    const messages: OutgoingMessage[] = rows.map((row) => ({
-      topic: naming.kafkaTopic(row.topic),
-      key: row.message_key,
-      value: row.payload,
-      headers: row.headers,
-    }));
-    const positions = rows.map((row) => row.position);
+    const round: Round = { sent: [], refused: [], held: new Set() };
+    let unavailable: { error: unknown } | undefined;
+    try {
+      for (const unit of this.plan(rows, retriedTopics)) await this.sendUnit(unit, round);
+    } catch (error) {
+      unavailable = { error };
+    }
+    await this.settle(leader, rows, round, unavailable);
+    if (unavailable) throw unavailable.error;
+    return round.sent.length;
+  }
+
+  /**
+   * Suspect rows go in requests of their own, so that the rows around them are not refused with
+   * them: ahead of the rest, per topic, every row of a topic Kafka refused as a whole and every
+   * row refused before whose key has no earlier row in the batch; a suspect behind an earlier
+   * row of its key stays in its place (per-key order), in a request of its own.
+   */
+  private plan(rows: readonly OutboxRow[], retriedTopics: ReadonlySet<string>): OutboxRow[][] {
+    const ahead = new Map<string, OutboxRow[]>();
+    const rest: OutboxRow[] = [];
+    const seen = new Set<string>();
+    for (const row of rows) {
+      const key = holdKey(row);
+      if (retriedTopics.has(row.topic) || (row.attempts > 0 && !seen.has(key))) {
+        if (ahead.has(row.topic)) ahead.get(row.topic)?.push(row);
+        else ahead.set(row.topic, [row]);
+      } else rest.push(row);
+      seen.add(key);
+    }
+    return [...ahead.values(), ...splitAtRetries(rest)];
+  }
+
+  /**
+   * Sends the rows not held up by a refusal; when Kafka refuses the request, splits it (per
+   * topic, then in halves) down to the rows it refuses. Throws when Kafka is away.
+   */
+  private async sendUnit(unit: readonly OutboxRow[], round: Round): Promise<void> {
+    const rows = unit.filter((row) => !round.held.has(holdKey(row)));
+    if (rows.length === 0) return;
     try {
       this.producer ??= await this.options.producerFactory();
-      await this.producer.send(messages);
+      await this.producer.send(rows.map((row) => this.message(row)));
+      round.sent.push(...rows);
+      return;
     } catch (error) {
-      await pool
-        .query('UPDATE messaging.outbox SET attempts = attempts + 1, last_error = $2 WHERE position = ANY($1::bigint[])', [
-          positions,
-          (error as Error).message,
-        ])
-        .catch(() => undefined);
-      throw error;
+      const failure = judgeSendFailure(error);
+      if (failure.verdict === 'unavailable') throw error;
+      // Part of a refused request may have been written (other partitions), and a producer that
+      // knew a topic now deleted fails every later send: what follows goes through a new session.
+      await this.dropProducer();
+      const topics = [...new Set(rows.map((row) => row.topic))];
+      if (topics.length > 1) {
+        for (const topic of topics) await this.sendUnit(rows.filter((row) => row.topic === topic), round);
+      } else if (rows.length === 1 || failure.verdict === 'topic-refused') {
+        for (const row of rows) {
+          round.refused.push({ row, failure });
+          round.held.add(holdKey(row));
+        }
+      } else {
+        const half = Math.ceil(rows.length / 2);
+        await this.sendUnit(rows.slice(0, half), round);
+        await this.sendUnit(rows.slice(half), round);
+      }
     }
-    // One round trip: the sent rows go, and the next batch is read (the statement's snapshot
-    // still shows the deleted rows, hence the exclusion). A batch read ahead may miss a row a
-    // writer commits meanwhile with a smaller position; it is sent with the batch after.
-    this.readAhead = (await pool.query<OutboxRow>(DELETE_AND_READ_SQL, [positions, this.batchSize])).rows;
-    this.stats_.sent += rows.length;
-    return rows.length;
+  }
+
+  private message(row: OutboxRow): OutgoingMessage {
+    return { topic: this.options.naming.kafkaTopic(row.topic), key: row.message_key, value: row.payload, headers: row.headers };
+  }
+
+  /** Deletes what was sent, counts refusals (dead-lettering rows out of budget), reads ahead when all went well. */
+  private async settle(leader: Client, rows: readonly OutboxRow[], round: Round, unavailable: { error: unknown } | undefined): Promise<void> {
+    const { pool } = this.options;
+    const sent = round.sent.map((row) => row.position);
+    if (!unavailable && round.refused.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0) {
+      // One round trip: the sent rows go, and the next batch is read (the statement's snapshot
+      // still shows the deleted rows, hence the exclusion), while leadership is checked for it on
+      // the lock's connection. A batch read ahead may miss a row a writer commits meanwhile with
+      // a smaller position; it is sent with the batch after.
+      const [leading, next] = await Promise.all([this.stillLeading(leader), pool.query<OutboxRow>(DELETE_AND_READ_SQL, [sent, this.batchSize])]);
+      if (leading && this.leader === leader) this.readAhead = next.rows;
+      this.stats_.sent += sent.length;
+      return;
+    }
+    if (round.refused.length > 0) await this.countRefusals(sent, round.refused);
+    else if (sent.length > 0) await pool.query(DELETE_SQL, [sent]);
+    this.stats_.sent += sent.length;
+    if (unavailable) {
+      const handled = new Set([...round.sent, ...round.refused.map((r) => r.row)]);
+      const waiting = rows.filter((row) => !handled.has(row)).map((row) => row.position);
+      await pool
+        .query('UPDATE messaging.outbox SET last_error = $2 WHERE position = ANY($1::bigint[])', [waiting, errorMessage(unavailable.error)])
+        .catch(() => undefined);
+    }
+  }
+
+  /**
+   * In one transaction: the sent rows go, each refused row's attempts grow by one, and those
+   * out of budget move to the dead letters. The others wait for their back-off, holding their key.
+   */
+  private async countRefusals(sent: readonly string[], refused: Round['refused']): Promise<void> {
+    const dead = new Set<string>();
+    const attemptsOf = new Map<string, number>();
+    await withTransaction(this.options.pool, async (tx) => {
+      if (sent.length > 0) await tx.query(DELETE_SQL, [sent]);
+      const { rows } = await tx.query<{ position: string; attempts: number }>(COUNT_REFUSALS_SQL, [
+        refused.map((r) => r.row.position),
+        refused.map((r) => r.failure.message),
+      ]);
+      for (const row of rows) {
+        attemptsOf.set(row.position, row.attempts);
+        if (row.attempts >= this.maxAttempts) dead.add(row.position);
+      }
+      const deadRows = refused.filter((r) => dead.has(r.row.position));
+      if (deadRows.length > 0) {
+        await tx.query(DEAD_LETTER_SQL, [deadRows.map((r) => r.row.position), deadRows.map((r) => r.failure.errorName)]);
+      }
+    });
+    // Rows refused together are tried again together: one back-off per attempt count, and for a
+    // topic refused as a whole, one for all its rows (that of its most tried row).
+    const now = Date.now();
+    const delays = new Map<number, number>();
+    const delay = (attempts: number): number => {
+      const ms = delays.get(attempts) ?? backoffDelayMs(this.backoff, attempts);
+      delays.set(attempts, ms);
+      return ms;
+    };
+    const topicAttempts = new Map<string, number>();
+    for (const { row, failure } of refused) {
+      const attempts = attemptsOf.get(row.position);
+      if (attempts === undefined || dead.has(row.position) || failure.verdict !== 'topic-refused') continue;
+      topicAttempts.set(row.topic, Math.max(attempts, topicAttempts.get(row.topic) ?? 0));
+    }
+    for (const [topic, attempts] of topicAttempts) this.refusedTopics.set(topic, now + delay(attempts));
+    for (const { row } of refused) {
+      const attempts = attemptsOf.get(row.position);
+      if (attempts === undefined || dead.has(row.position)) continue;
+      const dueAt = this.refusedTopics.get(row.topic) ?? now + delay(attempts);
+      this.retries.set(row.position, { topic: row.topic, key: row.message_key, dueAt });
+    }
+    this.stats_.refused += refused.length;
+    this.stats_.deadLettered += dead.size;
+    this.stats_.lastError = refused[refused.length - 1].failure.message;
+    const groups = new Map<string, Round['refused']>();
+    for (const r of refused) {
+      const group = `${r.row.topic} ${r.failure.errorName} ${dead.has(r.row.position)}`;
+      if (groups.has(group)) groups.get(group)?.push(r);
+      else groups.set(group, [r]);
+    }
+    for (const group of groups.values()) {
+      const { row, failure } = group[0];
+      const fields = { topic: row.topic, errorName: failure.errorName, error: failure.message, rows: group.length, positions: group.slice(0, 10).map((r) => r.row.position) };
+      if (dead.has(row.position)) {
+        this.options.logger.error('Kafka refused outbox rows every time; they moved to messaging.outbox_dead_letters (npm run outbox -- <service> dead-letters)', {
+          ...fields,
+          attempts: this.maxAttempts,
+        });
+      } else {
+        this.options.logger.warn('Kafka refused outbox rows; they are retried after a back-off, the later rows of their keys wait', fields);
+      }
+    }
+  }
+
+  private forgetDueRetries(): void {
+    const now = Date.now();
+    for (const [position, retry] of this.retries) if (retry.dueAt <= now) this.retries.delete(position);
+  }
+
+  /** The refused topics whose next attempt is due: this round tries them (and records them again if refused again). */
+  private takeDueTopics(): Set<string> {
+    const now = Date.now();
+    const due = new Set<string>();
+    for (const [topic, dueAt] of this.refusedTopics) {
+      if (dueAt > now) continue;
+      due.add(topic);
+      this.refusedTopics.delete(topic);
+    }
+    return due;
+  }
+
+  private async readRows(limit: number): Promise<OutboxRow[]> {
+    const now = Date.now();
+    const topics = [...this.refusedTopics].filter(([, dueAt]) => dueAt > now).map(([topic]) => topic);
+    if (this.retries.size === 0 && topics.length === 0) return (await this.options.pool.query<OutboxRow>(READ_SQL, [limit])).rows;
+    const held = [...this.retries.values()];
+    const { rows } = await this.options.pool.query<OutboxRow>(READ_SKIPPING_SQL, [limit, held.map((r) => r.topic), held.map((r) => r.key), topics]);
+    return rows;
+  }
+
+  /** Until the next poll, or the next refused row's or topic's attempt, whichever comes first. */
+  private sleepMs(): number {
+    const now = Date.now();
+    let ms = this.pollIntervalMs;
+    for (const retry of this.retries.values()) ms = Math.min(ms, retry.dueAt - now);
+    for (const dueAt of this.refusedTopics.values()) if (dueAt > now) ms = Math.min(ms, dueAt - now);
+    return Math.max(10, ms);
   }
 
   /**
@@ -209,8 +551,8 @@ export class OutboxRelay {
    */
   private async readyToSleep(): Promise<boolean> {
     await this.setWaiting(true);
-    const { rows } = await this.options.pool.query('SELECT 1 FROM messaging.outbox LIMIT 1');
-    return rows.length === 0;
+    this.forgetDueRetries();
+    return (await this.readRows(1)).length === 0;
   }
 
   private async setWaiting(waiting: boolean): Promise<void> {

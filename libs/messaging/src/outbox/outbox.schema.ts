@@ -1,5 +1,6 @@
 import type { SqlMigration } from '@platform/core';
 import { WINDOW_MIGRATIONS } from '../windowing/window.schema';
+import { SAGA_MIGRATIONS } from '../saga/saga.schema';
 
 export const OUTBOX_CHANNEL = 'messaging_outbox';
 
@@ -72,4 +73,37 @@ const INBOX_RETENTION_MIGRATIONS: readonly SqlMigration[] = [
   },
 ];
 
-export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [...OUTBOX_INBOX_MIGRATIONS, ...WINDOW_MIGRATIONS, ...INBOX_RETENTION_MIGRATIONS];
+/**
+ * Outbox rows Kafka refuses every time (too large for the topic, topic gone, not authorized)
+ * move here after their budget, in the transaction that deletes them from the outbox, so the
+ * rows behind them keep flowing. `npm run outbox -- <service> redrive` moves them back.
+ */
+const OUTBOX_DEAD_LETTER_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: '1764000000010-messaging-outbox-dead-letters',
+    up: `
+      CREATE TABLE messaging.outbox_dead_letters (
+        position    bigint      PRIMARY KEY,  -- the row's position in the outbox
+        event_id    uuid        NOT NULL,
+        topic       text        NOT NULL,
+        message_key text        NOT NULL,
+        headers     jsonb       NOT NULL,
+        payload     text        NOT NULL,
+        created_at  timestamptz NOT NULL,
+        attempts    integer     NOT NULL,     -- sends Kafka refused
+        error       text        NOT NULL,     -- the last refusal
+        error_name  text        NOT NULL,     -- its Kafka error code name (MESSAGE_TOO_LARGE, ...)
+        failed_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+      );
+    `,
+    down: 'DROP TABLE messaging.outbox_dead_letters;',
+  },
+];
+
+export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [
+  ...OUTBOX_INBOX_MIGRATIONS,
+  ...WINDOW_MIGRATIONS,
+  ...INBOX_RETENTION_MIGRATIONS,
+  ...OUTBOX_DEAD_LETTER_MIGRATIONS,
+  ...SAGA_MIGRATIONS,
+];
