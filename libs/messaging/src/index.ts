@@ -29,5 +29,9 @@ export type { EventWindow, LateEventHandler, WindowBatchContext, WindowedUseCase
 export type { WindowSpec } from './windowing/window-spec';
 export type { WindowCloser } from './windowing/window-closer';
 
+// Sagas
+export type { Saga, SagaDecision, SagaEnding, SagaInput, SagaJson, ScheduledTimeout } from './saga/saga';
+export { sagaSpecification, type SagaOutcome } from './saga/saga-specification';
+
 // One service's messaging, declared
 export { ServiceMessaging, type AnyUseCase, type RunningUseCase, type ServiceMessagingOptions } from './service-messaging';

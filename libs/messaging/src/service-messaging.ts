@@ -11,8 +11,9 @@ import type { Logger, SqlClient } from '@platform/core';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
 import type { WindowedUseCase } from './windowing/windowed-use-case';
+import type { Saga } from './saga/saga';
 
-export type AnyUseCase = UseCase | WindowedUseCase;
+export type AnyUseCase = UseCase | WindowedUseCase | Saga;
 
 /** What the service sees of each use case's consumer, whatever its kind. */
 export interface RunningUseCase {

@@ -6,6 +6,8 @@ import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
 import type { KafkaNaming } from '../kafka/naming';
 import type { OutboxPublisher } from '../outbox/publisher';
 import { deleteInBatches } from '../retention/delete-in-batches';
+import { isSaga, type Saga } from '../saga/saga';
+import { SagaHandling } from '../saga/saga-handling';
 import { isWindowedUseCase, type WindowedUseCase } from '../windowing/windowed-use-case';
 import { WindowHandling, type WindowHandlingOptions } from '../windowing/window-handling';
 import type { WindowCloser } from '../windowing/window-closer';
@@ -33,7 +35,7 @@ export interface ConsumerDependencies {
 }
 
 export interface UseCaseConsumerOptions extends ConsumerDependencies, EventHandlingOptions, WindowHandlingOptions {
-  readonly useCase: UseCase | WindowedUseCase;
+  readonly useCase: UseCase | WindowedUseCase | Saga;
   /** How often old inbox records are deleted (default every 10 minutes). */
   readonly inboxPruneIntervalMs?: number;
 }
@@ -82,7 +84,11 @@ export class UseCaseConsumer implements ConsumerRuntime {
     this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...useCase.events.map((e) => e.contract.retentionMs)) + DAY_MS;
     ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
-    this.handling = isWindowedUseCase(useCase) ? new WindowHandling(this, useCase, options) : new EventHandling(this, useCase, options);
+    this.handling = isSaga(useCase)
+      ? new SagaHandling(this, useCase, options)
+      : isWindowedUseCase(useCase)
+        ? new WindowHandling(this, useCase, options)
+        : new EventHandling(this, useCase, options);
   }
 
   get pool(): Pool {
