@@ -1,7 +1,20 @@
 // The public surface of libs/messaging: what services, tools and tests use, by name.
 
 // Kafka behind a port, and the names of topics and groups
-export type { Broker, BrokerAdmin, GroupConsumer, IncomingMessage, MessageProducer, OutgoingMessage, PartitionBatch, TopicPartition, TopicPartitionOffset, TopicSpec } from './kafka/broker';
+export type {
+  Broker,
+  BrokerAdmin,
+  GroupConsumer,
+  IncomingMessage,
+  LogRange,
+  MessageProducer,
+  MessageTimestamp,
+  OutgoingMessage,
+  PartitionBatch,
+  TopicPartition,
+  TopicPartitionOffset,
+  TopicSpec,
+} from './kafka/broker';
 export { KafkaJsBroker, type KafkaJsBrokerOptions } from './kafka/kafkajs-broker';
 export { KafkaNaming, type UseCaseNames } from './kafka/naming';
 export { ensureTopics, TopicMismatchError, topicSpecFor, USE_CASE_TOPIC_RETENTION_MS, useCaseTopicSpecs } from './kafka/ensure-topics';
@@ -33,6 +46,10 @@ export type { WindowCloser } from './windowing/window-closer';
 // Sagas
 export type { Saga, SagaDecision, SagaEnding, SagaInput, SagaJson, ScheduledTimeout } from './saga/saga';
 export { sagaSpecification, type SagaOutcome } from './saga/saga-specification';
+
+// Metrics: the families, and consumer lag as read from the broker
+export { MESSAGING_METRICS, UseCaseMetrics } from './metrics/messaging-metrics';
+export { byPartitionOnce, ConsumerLagReader, lagSeconds, partitionLag, type LagGroup, type PartitionLag } from './metrics/consumer-lag';
 
 // One service's messaging, declared
 export { ServiceMessaging, type AnyUseCase, type RunningUseCase, type ServiceMessagingOptions } from './service-messaging';

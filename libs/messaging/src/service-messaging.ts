@@ -7,7 +7,8 @@ import type { EventEnvelope, EventMetadata } from './envelope/envelope';
 import type { Broker, TopicPartition } from './kafka/broker';
 import { ensureTopics, useCaseTopicSpecs } from './kafka/ensure-topics';
 import { KafkaNaming } from './kafka/naming';
-import type { Logger, SqlClient } from '@platform/core';
+import type { Logger, Metrics, SqlClient } from '@platform/core';
+import { MessagingGauges } from './metrics/messaging-gauges';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
 import type { WindowedUseCase } from './windowing/windowed-use-case';
@@ -41,6 +42,11 @@ export interface ServiceMessagingOptions {
   readonly publisher?: OutboxPublisher;
   readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs'>;
   readonly partitionsConcurrently?: number;
+  /**
+   * Where counters and histograms go, and what is read on scrape (consumer lag, the outbox, the
+   * relay's totals); without it nothing is measured.
+   */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -53,6 +59,7 @@ export class ServiceMessaging {
   readonly relay: OutboxRelay;
   readonly consumers: readonly UseCaseConsumer[];
   private readonly deadLetters: DeadLetterWriter;
+  private readonly gauges?: MessagingGauges;
   private started = false;
 
   constructor(private readonly options: ServiceMessagingOptions) {
@@ -73,8 +80,18 @@ export class ServiceMessaging {
       deadLetters: this.deadLetters,
       logger: options.logger,
       partitionsConcurrently: options.partitionsConcurrently,
+      metrics: options.metrics,
     };
     this.consumers = options.useCases.map((useCase) => new UseCaseConsumer({ ...shared, useCase }));
+    if (options.metrics) {
+      this.gauges = new MessagingGauges({
+        metrics: options.metrics,
+        pool: options.pool,
+        broker: options.broker,
+        groups: this.consumers.map((c) => ({ groupId: c.groupId, topics: [...c.topics, c.redriveTopic] })),
+        relayStats: () => this.relay.stats(),
+      });
+    }
   }
 
   /** Every event this service touches: the topics it must be able to see. */
@@ -97,6 +114,7 @@ export class ServiceMessaging {
       await admin.disconnect();
     }
     this.deadLetters.reopen();
+    this.gauges?.open();
     this.relay.start();
     await Promise.all(this.consumers.map((c) => c.start()));
     this.started = true;
@@ -111,6 +129,7 @@ export class ServiceMessaging {
     await Promise.all(this.consumers.map((c) => c.stop(deadlineMs)));
     await this.relay.stop();
     await this.deadLetters.close();
+    await this.gauges?.close();
   }
 
   publish<T extends object>(tx: SqlClient, event: EventClass<T>, payload: T, metadata?: EventMetadata): Promise<EventEnvelope<T>> {

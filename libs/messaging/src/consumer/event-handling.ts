@@ -1,4 +1,4 @@
-import { withTransaction, type SqlClient } from '@platform/core';
+import { secondsSince, withTransaction, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { AfterCommit } from './after-commit';
@@ -74,6 +74,7 @@ export class EventHandling implements Handling {
         maxPerTransaction: this.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
         deadLetter: (message, failure) => runtime.deadLetter(message, failure),
         commit: async (offset) => void (await runtime.commit(batch, offset)),
+        retries: runtime.metrics.retried,
       });
       this.processors.set(id, processor);
     }
@@ -83,10 +84,14 @@ export class EventHandling implements Handling {
   private async handle(message: IncomingMessage): Promise<void> {
     const envelope = this.runtime.read(message);
     const committed = new AfterCommit();
+    let handled = false;
     await withTransaction(this.runtime.pool, async (tx) => {
-      if (await recordInInbox(tx, this.runtime.groupId, envelope)) await this.handleRecorded(tx, envelope, committed);
-      else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
+      if (await recordInInbox(tx, this.runtime.groupId, envelope)) {
+        await this.handleRecorded(tx, envelope, committed);
+        handled = true;
+      } else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
     });
+    if (handled) this.runtime.metrics.handled.inc();
     committed.run(this.runtime.logger);
   }
 
@@ -94,17 +99,28 @@ export class EventHandling implements Handling {
   private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
     const envelopes = messages.map((m) => this.runtime.read(m));
     const committed = new AfterCommit();
+    let handled = 0;
     await withTransaction(this.runtime.pool, async (tx) => {
+      handled = 0;
       const fresh = await recordAllInInbox(tx, this.runtime.groupId, envelopes);
       for (const envelope of envelopes) {
         // The same event twice in one run (a producer retry) is recorded once and handled once.
-        if (fresh.delete(envelope.id)) await this.handleRecorded(tx, envelope, committed);
+        if (fresh.delete(envelope.id)) {
+          await this.handleRecorded(tx, envelope, committed);
+          handled += 1;
+        }
       }
     });
+    this.runtime.metrics.handled.inc(handled);
     committed.run(this.runtime.logger);
   }
 
   private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
-    await this.useCase.handle(envelope as EnvelopeOf<typeof this.useCase.events>, this.runtime.handlerContext(tx, envelope, committed));
+    const started = performance.now();
+    try {
+      await this.useCase.handle(envelope as EnvelopeOf<typeof this.useCase.events>, this.runtime.handlerContext(tx, envelope, committed));
+    } finally {
+      this.runtime.metrics.handlerDuration.observe(secondsSince(started));
+    }
   }
 }

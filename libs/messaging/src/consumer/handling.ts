@@ -3,6 +3,7 @@ import type { Logger, SqlClient } from '@platform/core';
 import type { EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
+import type { UseCaseMetrics } from '../metrics/messaging-metrics';
 import type { OutboxPublisher } from '../outbox/publisher';
 import type { AfterCommit } from './after-commit';
 import type { DeadLetterFailure } from './dead-letters';
@@ -24,6 +25,8 @@ export interface ConsumerRuntime {
   readonly publisher: OutboxPublisher;
   readonly logger: Logger;
   readonly policy: RetryPolicy;
+  /** The use case's counters and histograms (no-ops unless the service provides metrics). */
+  readonly metrics: UseCaseMetrics;
   /** Decodes, validates and checks a message; throws a poison error (dead-letter at once) when it cannot be used. */
   read(message: IncomingMessage): ReceivedEnvelope;
   /** Writes the message to this use case's dead-letter topic; resolves once Kafka has it. */

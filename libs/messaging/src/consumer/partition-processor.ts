@@ -1,5 +1,5 @@
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
-import { errorFields, type Logger } from '@platform/core';
+import { errorFields, type CounterHandle, type Logger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { failureVerdict, isRetryLater } from './failure-verdict';
 import { OffsetTracker } from './offset-tracker';
@@ -26,6 +26,8 @@ export interface PartitionProcessorOptions {
    * into one. A commit lost to a crash only means redeliveries, which the inbox absorbs.
    */
   readonly commitIntervalMs?: number;
+  /** Counts each failed attempt that will be retried (budgeted or an outage). */
+  readonly retries?: CounterHandle;
 }
 
 /** Defaults: about one fetch of 1 KiB events per partition, and ten commits a second at most. */
@@ -251,6 +253,7 @@ export class PartitionProcessor {
     } catch (error) {
       const verdict = failureVerdict(error, item.attempts, this.options.policy, item.outages + 1);
       if (!isRetryLater(verdict)) return this.tryDeadLetter(item, verdict);
+      this.options.retries?.inc();
       if (verdict.counted) item.outages = 0;
       else {
         item.attempts -= 1;

@@ -1,9 +1,10 @@
 import type { Pool } from 'pg';
-import { errorFields, type Logger, type SqlClient } from '@platform/core';
+import { errorFields, noopMetrics, type Logger, type Metrics, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { Broker, GroupConsumer, IncomingMessage, TopicPartition } from '../kafka/broker';
 import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
 import type { KafkaNaming } from '../kafka/naming';
+import { UseCaseMetrics } from '../metrics/messaging-metrics';
 import type { OutboxPublisher } from '../outbox/publisher';
 import { deleteInBatches } from '../retention/delete-in-batches';
 import { isSaga, type Saga } from '../saga/saga';
@@ -32,6 +33,8 @@ export interface ConsumerDependencies {
   readonly logger: Logger;
   /** Partitions handled at the same time; within one partition events are handled in order per key. */
   readonly partitionsConcurrently?: number;
+  /** Where the use case's counters go (default: nowhere). */
+  readonly metrics?: Metrics;
 }
 
 export interface UseCaseConsumerOptions extends ConsumerDependencies, EventHandlingOptions, WindowHandlingOptions {
@@ -67,6 +70,7 @@ export class UseCaseConsumer implements ConsumerRuntime {
   readonly redriveTopic: string;
   readonly policy: RetryPolicy;
   readonly handling: Handling;
+  readonly metrics: UseCaseMetrics;
   /**
    * How long an inbox record is kept: as long as Kafka could deliver its event again (the
    * longest retention of the use case's topics, its redrive topic included) plus a day. Even
@@ -84,6 +88,7 @@ export class UseCaseConsumer implements ConsumerRuntime {
     this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...useCase.events.map((e) => e.contract.retentionMs)) + DAY_MS;
     ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
+    this.metrics = new UseCaseMetrics(options.metrics ?? noopMetrics, useCase.name);
     this.handling = isSaga(useCase)
       ? new SagaHandling(this, useCase, options)
       : isWindowedUseCase(useCase)
@@ -141,7 +146,10 @@ export class UseCaseConsumer implements ConsumerRuntime {
     await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
     await consumer.run({
       partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
-      onBatch: (batch) => this.handling.take(batch),
+      onBatch: (batch) => {
+        if (batch.topic === this.redriveTopic) this.metrics.redriven.inc(batch.messages.length);
+        return this.handling.take(batch);
+      },
     });
     this.status_ = 'running';
     this.inboxPruner = setInterval(() => void this.pruneInbox(), this.options.inboxPruneIntervalMs ?? 10 * 60 * 1000);
@@ -167,8 +175,9 @@ export class UseCaseConsumer implements ConsumerRuntime {
     return readMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
   }
 
-  deadLetter(message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
-    return this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure);
+  async deadLetter(message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
+    await this.options.deadLetters.send(this.deadLetterTopic, this.groupId, message, failure);
+    this.metrics.deadLetter(failure.reason);
   }
 
   async commit(partition: TopicPartition, offset: string): Promise<boolean> {

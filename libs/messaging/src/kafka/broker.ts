@@ -89,6 +89,16 @@ export interface TopicDescription {
   readonly partitions: number;
 }
 
+export interface LogRange extends TopicPartition {
+  readonly start: string;
+  readonly end: string;
+}
+
+export interface MessageTimestamp extends TopicPartitionOffset {
+  /** ms since epoch (the producer's create time, or the broker's log-append time). */
+  readonly timestamp: number;
+}
+
 export interface GroupMemberAssignment {
   readonly memberId: string;
   readonly clientId: string;
@@ -104,6 +114,13 @@ export interface BrokerAdmin {
   committedOffsets(groupId: string, topics: readonly string[]): Promise<TopicPartitionOffset[]>;
   /** Log-end offsets of a topic's partitions. */
   endOffsets(topic: string): Promise<TopicPartitionOffset[]>;
+  /** Where each partition of a topic starts (the oldest offset retention kept) and ends (the next offset written). */
+  logRanges(topic: string): Promise<LogRange[]>;
+  /**
+   * The Kafka timestamp of the message at each given offset, by one small fetch per partition
+   * leader; a partition where no message is at or after the offset yet is left out.
+   */
+  messageTimestamps(positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]>;
   describeGroup(groupId: string): Promise<{ state: string; members: GroupMemberAssignment[] }>;
   disconnect(): Promise<void>;
 }

@@ -5,7 +5,9 @@ import type {
   BrokerAdmin,
   GroupConsumer,
   IncomingMessage,
+  LogRange,
   MessageProducer,
+  MessageTimestamp,
   OutgoingMessage,
   ProducerOptions,
   TopicPartition,
@@ -60,6 +62,89 @@ function groupByTopic(partitions: readonly TopicPartition[]): { topic: string; p
   const byTopic = new Map<string, number[]>();
   for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
   return [...byTopic].map(([topic, list]) => ({ topic, partitions: list }));
+}
+
+/** What this adapter uses of kafkajs' private cluster object (kafkajs 2.2.x, unmaintained, so it stays put). */
+interface KafkaJsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  addMultipleTargetTopics(topics: string[]): Promise<void>;
+  findLeaderForPartitions(topic: string, partitions: number[]): Record<string, number[]>;
+  findBroker(args: { nodeId: string }): Promise<{
+    fetch(request: {
+      replicaId: number;
+      isolationLevel: number;
+      maxWaitTime: number;
+      minBytes: number;
+      maxBytes: number;
+      topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
+    }): Promise<{ responses: { topicName: string; partitions: { partition: number; messages: { offset: string; timestamp: string; isControlRecord?: boolean }[] }[] }[] }>;
+  }>;
+}
+
+/**
+ * A cluster connection of kafkajs' own, for reading one message at an offset without joining a
+ * consumer group: kafkajs has no public call for that, but every client it makes is built on
+ * this private factory. Undefined if a kafkajs version no longer has it.
+ */
+function privateCluster(kafka: Kafka): KafkaJsCluster | undefined {
+  const factory = Object.getOwnPropertySymbols(kafka).find((symbol) => symbol.description === 'private:Kafka:createCluster');
+  const create = factory && (kafka as unknown as Record<symbol, unknown>)[factory];
+  if (typeof create !== 'function') return undefined;
+  // Read committed (1), as the consumers read.
+  return create({ allowAutoTopicCreation: false, isolationLevel: 1 }) as KafkaJsCluster;
+}
+
+/** Bytes asked for per partition when reading a message's timestamp; Kafka still returns the whole first record batch. */
+const TIMESTAMP_FETCH_BYTES = 16 * 1024;
+
+/** The timestamp of the first message at or after each offset: one Fetch (no waiting) per partition leader. */
+async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]> {
+  const topics = [...new Set(positions.map((p) => p.topic))];
+  await cluster.addMultipleTargetTopics(topics);
+  const byLeader = new Map<string, TopicPartitionOffset[]>();
+  for (const topic of topics) {
+    const ofTopic = positions.filter((p) => p.topic === topic);
+    const leaders = cluster.findLeaderForPartitions(
+      topic,
+      ofTopic.map((p) => p.partition),
+    );
+    for (const [nodeId, partitions] of Object.entries(leaders)) {
+      byLeader.set(nodeId, [...(byLeader.get(nodeId) ?? []), ...ofTopic.filter((p) => partitions.includes(p.partition))]);
+    }
+  }
+  const found: MessageTimestamp[] = [];
+  await Promise.all(
+    [...byLeader].map(async ([nodeId, wanted]) => {
+      try {
+        const broker = await cluster.findBroker({ nodeId });
+        const { responses } = await broker.fetch({
+          replicaId: -1,
+          isolationLevel: 1,
+          maxWaitTime: 0,
+          minBytes: 1,
+          maxBytes: wanted.length * TIMESTAMP_FETCH_BYTES,
+          topics: [...new Set(wanted.map((w) => w.topic))].map((topic) => ({
+            topic,
+            partitions: wanted.filter((w) => w.topic === topic).map((w) => ({ partition: w.partition, fetchOffset: w.offset, maxBytes: TIMESTAMP_FETCH_BYTES })),
+          })),
+        });
+        for (const { topicName, partitions } of responses) {
+          for (const { partition, messages } of partitions) {
+            const offset = BigInt(wanted.find((w) => w.topic === topicName && w.partition === partition)?.offset ?? '-1');
+            // A fetch returns whole record batches: skip the batch's messages before the offset.
+            const first = messages.find((m) => !m.isControlRecord && BigInt(m.offset) >= offset);
+            if (first) found.push({ topic: topicName, partition, offset: first.offset, timestamp: Number(first.timestamp) });
+          }
+        }
+      } catch {
+        // A moved leader, or an offset retention just removed: these partitions stay unknown this time.
+        await cluster.refreshMetadata().catch(() => undefined);
+      }
+    }),
+  );
+  return found;
 }
 
 /** kafkajs behind the Broker port. */
@@ -172,6 +257,16 @@ export class KafkaJsBroker implements Broker {
   async admin(): Promise<BrokerAdmin> {
     const admin = this.kafka.admin();
     await admin.connect();
+    let cluster: Promise<KafkaJsCluster | undefined> | undefined;
+    const timestampCluster = () =>
+      (cluster ??= (async () => {
+        const created = privateCluster(this.kafka);
+        await created?.connect();
+        return created;
+      })().catch((error) => {
+        cluster = undefined;
+        throw error;
+      }));
     return {
       async createTopics(topics: readonly TopicSpec[]) {
         if (topics.length === 0) return;
@@ -200,6 +295,15 @@ export class KafkaJsBroker implements Broker {
         const offsets = await admin.fetchTopicOffsets(topic);
         return offsets.map((o) => ({ topic, partition: o.partition, offset: o.high }));
       },
+      async logRanges(topic: string): Promise<LogRange[]> {
+        const offsets = await admin.fetchTopicOffsets(topic);
+        return offsets.map((o) => ({ topic, partition: o.partition, start: o.low, end: o.high }));
+      },
+      async messageTimestamps(positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]> {
+        if (positions.length === 0) return [];
+        const connected = await timestampCluster();
+        return connected ? fetchTimestamps(connected, positions) : [];
+      },
       async describeGroup(groupId: string) {
         const { groups } = await admin.describeGroups([groupId]);
         const group = groups[0];
@@ -214,7 +318,11 @@ export class KafkaJsBroker implements Broker {
           }),
         };
       },
-      disconnect: () => admin.disconnect(),
+      async disconnect() {
+        const opened = cluster;
+        cluster = undefined;
+        await Promise.all([admin.disconnect(), opened?.then((c) => c?.disconnect()).catch(() => undefined)]);
+      },
     };
   }
 }

@@ -4,7 +4,7 @@ import { AfterCommit } from '../consumer/after-commit';
 import { deadLetterInTransaction, messageOf, type DeadLetterFailure } from '../consumer/dead-letters';
 import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
 import { causedBy, type ConsumerRuntime } from '../consumer/handling';
-import { errorFields, errorMessage, withTransaction, type SqlClient } from '@platform/core';
+import { errorFields, errorMessage, secondsSince, withTransaction, type SqlClient } from '@platform/core';
 import {
   closeAndLoadWindows,
   countDueWindows,
@@ -49,11 +49,13 @@ interface BatchOutcome {
   readonly committed: AfterCommit;
   locked: number;
   closed: DueWindow[];
+  /** Events of the windows in `closed`. */
+  handledEvents: number;
   failed: { loaded: LoadedWindow; error: unknown }[];
   /** Failed windows open again, each with when it is due again. */
   retried: { window: DueWindow; retryAtMs: number }[];
   /** Failed windows given up on: their events went to the dead-letter topic with this transaction. */
-  deadLettered: { window: DueWindow; failure: DeadLetterFailure }[];
+  deadLettered: { window: DueWindow; failure: DeadLetterFailure; events: number }[];
 }
 
 /**
@@ -71,7 +73,7 @@ class WindowFailed extends Error {
 }
 
 function newOutcome(locked: number, closed: readonly DueWindow[]): BatchOutcome {
-  return { committed: new AfterCommit(), locked, closed: [...closed], failed: [], retried: [], deadLettered: [] };
+  return { committed: new AfterCommit(), locked, closed: [...closed], handledEvents: 0, failed: [], retried: [], deadLettered: [] };
 }
 
 /** How often staged events of long-handled windows are deleted. */
@@ -242,11 +244,14 @@ export class WindowCloser {
       await this.settleFailures(tx, outcome);
       return outcome;
     });
-    const { logger } = runtime;
+    const { logger, metrics } = runtime;
     outcome.committed.run(logger);
+    metrics.handled.inc(outcome.handledEvents);
+    metrics.retried.inc(outcome.retried.length);
     for (const window of outcome.closed) this.recordClosed(window);
     for (const { retryAtMs } of outcome.retried) this.schedule(retryAtMs);
-    for (const { window, failure } of outcome.deadLettered) {
+    for (const { window, failure, events } of outcome.deadLettered) {
+      metrics.deadLetter(failure.reason, events);
       logger.error('window dead-lettered', { group: this.group, key: window.key, start: new Date(window.start).toISOString(), attempts: failure.attempts, reason: failure.reason, ...errorFields(failure.error) });
       this.recordClosed(window);
     }
@@ -272,7 +277,7 @@ export class WindowCloser {
       }
       await deadLetterInTransaction(tx, runtime.naming, runtime.deadLetterTopic, this.group, loaded.events.map(messageOf), verdict);
       givenUp.push({ id: window, attempts: verdict.attempts, error: errorMessage(error) });
-      outcome.deadLettered.push({ window, failure: verdict });
+      outcome.deadLettered.push({ window, failure: verdict, events: loaded.events.length });
     }
     await retryWindowsLater(tx, this.group, retries);
     await markWindowsDeadLettered(tx, this.group, givenUp);
@@ -293,12 +298,18 @@ export class WindowCloser {
       afterCommit: outcome.committed.add,
       publishAll: (items) => runtime.publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window.events as ReceivedEnvelope[]), ...pending.metadata } }))),
     };
+    const started = performance.now();
     try {
       await useCase.handleWindows?.(eventWindows as never, context);
     } catch (error) {
       throw new WindowFailed(error);
+    } finally {
+      runtime.metrics.handlerDuration.observe(secondsSince(started));
     }
-    outcome.closed.push(...windows.map(({ window }) => window));
+    for (const { window, events } of windows) {
+      outcome.closed.push(window);
+      outcome.handledEvents += events.length;
+    }
   }
 
   /** handleWindow per window; isolated (after `failed`), each under a savepoint so a failing one is rolled back alone. */
@@ -315,10 +326,16 @@ export class WindowCloser {
       const committed = new AfterCommit();
       try {
         const eventWindow = this.eventWindow(loaded);
-        await useCase.handleWindow(eventWindow as never, runtime.handlerContext(tx, eventWindow.events, committed));
+        const started = performance.now();
+        try {
+          await useCase.handleWindow(eventWindow as never, runtime.handlerContext(tx, eventWindow.events, committed));
+        } finally {
+          runtime.metrics.handlerDuration.observe(secondsSince(started));
+        }
         if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
         outcome.committed.adopt(committed);
         outcome.closed.push(loaded.window);
+        outcome.handledEvents += loaded.events.length;
       } catch (error) {
         if (!isolate) throw new WindowFailed(error, loaded.window);
         await tx.query('ROLLBACK TO SAVEPOINT one_window');
@@ -333,6 +350,7 @@ export class WindowCloser {
 
   private recordClosed(window: DueWindow): void {
     const delay = Date.now() - window.closeAt;
+    this.options.runtime.metrics.windowEmitLateness.observe(Math.max(0, delay) / 1000);
     this.emitDelays.samples.push(delay);
     if (this.emitDelays.samples.length > 100_000) this.emitDelays.samples.splice(0, 50_000);
     this.options.onClosed(window);
