@@ -94,3 +94,20 @@ export async function headPosition(client: SqlClient): Promise<number> {
   const { rows } = await client.query<{ last_value: string; is_called: boolean }>('SELECT last_value, is_called FROM event_store.events_global_position_seq');
   return rows[0].is_called ? Number(rows[0].last_value) : 0;
 }
+
+/**
+ * Where a projection's checkpoint is and how many committed events follow it in the global
+ * order (through the (transaction_id, global_position) index, at most `limit`); undefined
+ * before its checkpoint row exists.
+ */
+export async function checkpointLag(client: SqlClient, name: string, limit: number): Promise<{ globalPosition: number; behind: number } | undefined> {
+  const { rows } = await client.query<{ global_position: string; behind: string }>(
+    `SELECT p.global_position,
+            (SELECT count(*) FROM (SELECT 1 FROM event_store.events e
+                                    WHERE (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position)
+                                    LIMIT $2) AS after) AS behind
+       FROM event_store.projections p WHERE p.name = $1`,
+    [name, limit],
+  );
+  return rows.length === 0 ? undefined : { globalPosition: Number(rows[0].global_position), behind: Number(rows[0].behind) };
+}

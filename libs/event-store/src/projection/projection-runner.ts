@@ -1,7 +1,8 @@
-import { backoffDelayMs, errorMessage, silentLogger, type Logger } from '@platform/core';
+import { backoffDelayMs, cachedRead, errorMessage, silentLogger, type Logger, type Metrics } from '@platform/core';
 import { LOG_START, type LogPosition } from '../store/log-position';
 import type { PostgresEventStore } from '../store/postgres-event-store';
-import { ensureCheckpoint, headPosition, lockCheckpoint, markCaughtUp, readCheckpoint, resetCheckpoint } from './checkpoints';
+import { EVENT_STORE_METRICS, PROJECTION_LAG_COUNT_LIMIT } from '../metrics/event-store-metrics';
+import { checkpointLag, ensureCheckpoint, headPosition, lockCheckpoint, markCaughtUp, readCheckpoint, resetCheckpoint } from './checkpoints';
 import { ProjectionFailedError, type Projection, type ProjectionFailure, type ProjectionProgress, type ProjectionStatus } from './projection';
 import { runBatch, type BatchOutcome } from './projection-batch';
 import { ProgressMeter } from './progress';
@@ -13,6 +14,8 @@ export interface ProjectionRunnerOptions {
   /** Fallback when no wake-up arrives (default 1000 ms). */
   readonly pollIntervalMs?: number;
   readonly logger?: Logger;
+  /** Reports the checkpoint's position and the events behind it when scraped (read then, cached 2 s). */
+  readonly metrics?: Metrics;
 }
 
 export interface CatchUpOptions {
@@ -45,6 +48,7 @@ export class ProjectionRunner {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.logger = options.logger ?? silentLogger;
+    if (options.metrics) this.reportTo(options.metrics);
   }
 
   get running(): boolean {
@@ -156,6 +160,21 @@ export class ProjectionRunner {
         await signals.wait(signals.current, backoffMs, abort);
       }
     }
+  }
+
+  /** The checkpoint as stored (replicas share it), not this runner's memory of it. */
+  private reportTo(metrics: Metrics): void {
+    const { name } = this.projection;
+    const read = cachedRead(() => this.store.transaction(({ sql }) => checkpointLag(sql, name, PROJECTION_LAG_COUNT_LIMIT)));
+    const labels = { projection: name };
+    metrics.collect({ ...EVENT_STORE_METRICS.projectionPosition, type: 'gauge' }, async () => {
+      const { value } = await read();
+      return value ? [{ labels, value: value.globalPosition }] : [];
+    });
+    metrics.collect({ ...EVENT_STORE_METRICS.projectionLag, type: 'gauge' }, async () => {
+      const { value } = await read();
+      return value ? [{ labels, value: value.behind }] : [];
+    });
   }
 
   private async step(): Promise<BatchOutcome> {

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { silentLogger, withTransaction, type Logger, type SqlClient } from '@platform/core';
+import { cachedRead, silentLogger, withTransaction, type Logger, type Metrics, type SqlClient } from '@platform/core';
+import { EVENT_STORE_METRICS } from '../metrics/event-store-metrics';
 import { AppendSignals } from '../notify/append-signals';
 import { CatchUpSubscription, type Subscription, type SubscriptionOptions } from '../subscription/subscription';
 import { appendToStream, type AppendRow, type AppendStatement } from './append';
@@ -14,6 +15,8 @@ export interface PostgresEventStoreOptions {
   readonly logger?: Logger;
   /** Minimum gap between the NOTIFYs sent after this process's commits (default 10 ms). */
   readonly notifyIntervalMs?: number;
+  /** Reports how far readers are held back (holdBack()) when scraped: read then, cached 2 s. */
+  readonly metrics?: Metrics;
 }
 
 const onConnection =
@@ -35,6 +38,7 @@ export class PostgresEventStore implements EventStore {
   private readonly logger: Logger;
   /** Prepared once per pooled connection: the hot path parses and plans nothing. */
   private readonly pooled: AppendStatement;
+  private readonly stopReporting: (() => void)[] = [];
 
   constructor(
     private readonly pool: Pool,
@@ -43,6 +47,21 @@ export class PostgresEventStore implements EventStore {
     this.logger = options.logger ?? silentLogger;
     this.signals = new AppendSignals(pool, this.logger, options.notifyIntervalMs);
     this.pooled = (text, values) => pool.query<AppendRow>({ name: 'event_store_append', text, values: [...values] });
+    if (options.metrics) this.reportTo(options.metrics);
+  }
+
+  private reportTo(metrics: Metrics): void {
+    const read = cachedRead(() => this.holdBack());
+    this.stopReporting.push(
+      metrics.collect({ ...EVENT_STORE_METRICS.heldBackEvents, type: 'gauge' }, async () => {
+        const { value } = await read();
+        return value ? [{ value: value.heldBackEvents }] : [];
+      }),
+      metrics.collect({ ...EVENT_STORE_METRICS.heldBackSeconds, type: 'gauge' }, async () => {
+        const { value } = await read();
+        return value ? [{ value: value.heldBackMs / 1000 }] : [];
+      }),
+    );
   }
 
   /**
@@ -128,6 +147,7 @@ export class PostgresEventStore implements EventStore {
 
   /** Stops listening for wake-ups. Stop subscriptions and projection runners first; the pool stays open. */
   close(): void {
+    for (const stop of this.stopReporting.splice(0)) stop();
     this.signals.close();
   }
 }
