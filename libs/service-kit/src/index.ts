@@ -15,3 +15,6 @@ export * from './tokens';
 export * from './config/service-config.module';
 export * from './http/errors';
 export * from './http/correlation-id';
+export * from './metrics/prometheus-metrics';
+export * from './metrics/http-metrics';
+export * from './metrics/metrics.controller';

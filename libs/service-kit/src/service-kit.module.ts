@@ -7,12 +7,15 @@ import { Transactions } from './database/transactions';
 import { typeOrmMigrations } from './database/typeorm-migrations';
 import { HealthController } from './health/health.controller';
 import { MessagingLifecycle } from './messaging/messaging-lifecycle';
+import { MetricsController } from './metrics/metrics.controller';
+import { PrometheusMetrics } from './metrics/prometheus-metrics';
 import type { ServiceKitOptions } from './service-kit.options';
-import { SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from './tokens';
+import { METRICS, SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from './tokens';
 
 /**
  * What every service shares: validated configuration, its own database with migrations
- * applied at start, the outbox publisher, one consumer group per use case, and health checks.
+ * applied at start, the outbox publisher, one consumer group per use case, health checks, and
+ * Prometheus metrics at /metrics (one registry per process; inject METRICS to report into it).
  */
 @Global()
 @Module({})
@@ -41,14 +44,16 @@ export class ServiceKitModule {
         }),
         TypeOrmModule.forFeature([...options.entities]),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_KIT_OPTIONS, useValue: options },
         { provide: OutboxPublisher, useFactory: (c: ServiceConfig) => new OutboxPublisher(c.service, options.publishes), inject: [SERVICE_CONFIG] },
+        { provide: PrometheusMetrics, useFactory: () => new PrometheusMetrics() },
+        { provide: METRICS, useExisting: PrometheusMetrics },
         Transactions,
         MessagingLifecycle,
       ],
-      exports: [configModule, OutboxPublisher, Transactions, MessagingLifecycle, TypeOrmModule],
+      exports: [configModule, OutboxPublisher, Transactions, MessagingLifecycle, TypeOrmModule, PrometheusMetrics, METRICS],
     };
   }
 }

@@ -1,14 +1,15 @@
-import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { Metrics } from '@platform/core';
 import { PostgresEventStore, ProjectionRunner } from '@platform/event-store';
-import { nestLogger, poolOf } from '@platform/service-kit';
+import { METRICS, nestLogger, poolOf } from '@platform/service-kit';
 import { DataSource } from 'typeorm';
 import { apiCatalogProjection } from '../catalog/api-catalog.projection';
 
-/** The service's event store, on its own database's pool. */
+/** The service's event store, on its own database's pool, reporting its hold-back at /metrics. */
 export const eventStoreProvider = {
   provide: PostgresEventStore,
-  inject: [DataSource],
-  useFactory: (dataSource: DataSource) => new PostgresEventStore(poolOf(dataSource), { logger: nestLogger('EventStore') }),
+  inject: [DataSource, METRICS],
+  useFactory: (dataSource: DataSource, metrics: Metrics) => new PostgresEventStore(poolOf(dataSource), { logger: nestLogger('EventStore'), metrics }),
 };
 
 /** Keeps the read models (list and detail views) following the store while the service runs. */
@@ -16,8 +17,8 @@ export const eventStoreProvider = {
 export class Projections implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly catalog: ProjectionRunner;
 
-  constructor(store: PostgresEventStore) {
-    this.catalog = new ProjectionRunner(store, apiCatalogProjection, { logger: nestLogger('Projection') });
+  constructor(store: PostgresEventStore, @Inject(METRICS) metrics: Metrics) {
+    this.catalog = new ProjectionRunner(store, apiCatalogProjection, { logger: nestLogger('Projection'), metrics });
   }
 
   onApplicationBootstrap(): void {

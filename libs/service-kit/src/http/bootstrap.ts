@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { ConfigurationError } from '../config/env';
 import { loadServiceConfig, type ServiceConfig } from '../config/service-config';
+import { httpMetricsMiddleware } from '../metrics/http-metrics';
+import { PrometheusMetrics } from '../metrics/prometheus-metrics';
 import { DomainErrorFilter } from './errors';
 import { requestValidationPipe } from './validation';
 
@@ -17,7 +19,8 @@ const NEST_LEVELS = { debug: ['error', 'warn', 'log', 'debug'], info: ['error', 
 
 /**
  * Starts a service: configuration checked first (a bad variable stops it with a message
- * naming it), request validation, OpenAPI at /docs and /docs-json, graceful shutdown on
+ * naming it), request validation, OpenAPI at /docs and /docs-json, HTTP request metrics (served
+ * at /metrics with the rest), graceful shutdown on
  * SIGTERM/SIGINT bounded by SHUTDOWN_TIMEOUT_MS.
  */
 export async function bootstrapService(appModule: Type<unknown>, options: BootstrapOptions): Promise<INestApplication> {
@@ -33,6 +36,8 @@ export async function bootstrapService(appModule: Type<unknown>, options: Bootst
   }
   const logger = new ConsoleLogger(options.service, { json: process.env['LOG_FORMAT'] === 'json', logLevels: [...NEST_LEVELS[config.logLevel]] });
   const app = await NestFactory.create(appModule, { logger, abortOnError: false });
+  // First, so every request is counted, those no route matches included.
+  app.use(httpMetricsMiddleware(app.get(PrometheusMetrics)));
   app.useGlobalPipes(requestValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
 

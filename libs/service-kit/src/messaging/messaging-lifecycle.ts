@@ -1,11 +1,11 @@
-import { errorFields } from '@platform/core';
+import { errorFields, type Metrics } from '@platform/core';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin, type ConsumerStatus } from '@platform/messaging';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
 import { nestLogger } from '../logging';
-import { SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from '../tokens';
+import { METRICS, SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from '../tokens';
 import type { ServiceKitOptions } from '../service-kit.options';
 import { poolOf } from '../database/pool-of';
 
@@ -29,6 +29,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly publisher: OutboxPublisher,
     private readonly dataSource: DataSource,
     private readonly moduleRef: ModuleRef,
+    @Inject(METRICS) private readonly metrics: Metrics,
   ) {
     this.logger = nestLogger('Messaging');
     this.broker = new KafkaJsBroker({
@@ -53,6 +54,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       useCases,
       logger: this.logger,
       partitionsConcurrently: this.config.consumerConcurrency,
+      metrics: this.metrics,
     });
     this.starting = this.startWithRetry(this.messaging);
   }
