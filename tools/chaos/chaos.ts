@@ -18,6 +18,7 @@
  *   --json PATH            also write the summary there
  *   --log-level L          LOG_LEVEL of the services: debug|info|warn|error (default debug: the logs are the evidence)
  *   --verbose              service output on stderr (also E2E_VERBOSE=1)
+ *   --keep-on-failure      a failed run leaves the platform running for inspection until Ctrl-C
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ function parseArgs(argv: readonly string[]): ChaosOptions & { build: boolean; js
     const arg = argv[i];
     if (!arg.startsWith('--')) throw new Error(`unexpected argument "${arg}"`);
     const [name, inline] = arg.slice(2).split('=', 2);
-    if (['no-build', 'verbose'].includes(name)) flags.add(name);
+    if (['no-build', 'verbose', 'keep-on-failure'].includes(name)) flags.add(name);
     else if (inline !== undefined) args.set(name, inline);
     else if (i + 1 < argv.length) args.set(name, argv[++i]);
     else throw new Error(`--${name} needs a value`);
@@ -80,6 +81,7 @@ function parseArgs(argv: readonly string[]): ChaosOptions & { build: boolean; js
     runDir: path.join(tmpdir(), `chaos-${stamp}-${seed}`),
     verbose: flags.has('verbose') || Boolean(process.env['E2E_VERBOSE']),
     logLevel: args.get('log-level') ?? 'debug',
+    keepOnFailure: flags.has('keep-on-failure'),
     build: !flags.has('no-build'),
     json: args.get('json'),
   };
@@ -163,8 +165,7 @@ async function main(): Promise<void> {
     });
     if (built.status !== 0) throw new Error('the build failed');
   }
-  const summary = await runChaos(options, log);
-  printSummary(summary, options);
+  const summary = await runChaos({ ...options, report: (s) => printSummary(s, options) }, log);
   if (options.json) copyFileSync(path.join(options.runDir, 'summary.json'), options.json);
   process.exit(summary.ok ? 0 : 1);
 }

@@ -26,6 +26,10 @@ export interface ChaosOptions {
   readonly runDir: string;
   readonly verbose: boolean;
   readonly logLevel: string;
+  /** On a failed run, leave the platform running for inspection until Ctrl-C. */
+  readonly keepOnFailure?: boolean;
+  /** Called with the figures as soon as they are known (before the platform stops). */
+  readonly report?: (summary: ChaosSummary) => void;
 }
 
 export interface ChaosSummary {
@@ -57,6 +61,8 @@ export interface ChaosSummary {
   readonly injectionErrors: readonly string[];
   /** Partitions still lagging at the end, per group. */
   readonly lagging: Record<string, unknown>;
+  /** The messages around each lagging partition's committed offset. */
+  readonly lagHead: Record<string, unknown>;
   /** When the run did not drain: the same reconciliation after a graceful restart of the services concerned. */
   readonly afterRestart?: {
     /** Partitions still lagging after new traffic on every partition (before the restart). */
@@ -93,6 +99,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   let kafka: KafkaObserver | undefined;
+  let succeeded = false;
   try {
     await platform.start();
     kafka = new KafkaObserver(platform.brokers, platform.namespace);
@@ -118,6 +125,8 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     log('faults stop: undoing the last ones; workload stops');
     await Promise.all([faults.stop(), workload.stop()]);
     const faultPhaseMs = Date.now() - phaseStart;
+    // The workload's requests (the probes of an undrained run come later and are not counted here).
+    const requests = workload.writes.slice();
 
     // Settle: everything up again, then drained, then reconciled (re-read until clean or out of time).
     const settleStart = Date.now();
@@ -194,6 +203,16 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
     const unconsumed = Object.values(lagging).flatMap((parts) =>
       parts.flatMap((p) => (observed?.messages ?? []).filter((m) => m.topic === p.topic && m.partition === p.partition && Number(m.offset) >= p.committed)),
     );
+    const lagHead = Object.fromEntries(
+      Object.values(lagging).flatMap((parts) =>
+        parts.map((p) => [
+          `${p.topic}/${p.partition}`,
+          (observed?.messages ?? [])
+            .filter((m) => m.topic === p.topic && m.partition === p.partition && Number(m.offset) >= p.committed - 2 && Number(m.offset) < p.committed + 8)
+            .map((m) => ({ offset: m.offset, key: m.key, ceId: m.headers['ce_id'], time: m.headers['ce_time'], correlationId: m.headers['ce_correlationid'] })),
+        ]),
+      ),
+    );
     const diagnosis = await diagnoseEvents(platform, [...deadLetters.slice(0, 20), ...unconsumed.slice(0, 40)].map((m) => m.headers['ce_id']).filter(Boolean)).catch((e: Error) => ({ error: e.message }));
     const recoveries = faults.recoveries;
     const summary: ChaosSummary = {
@@ -208,11 +227,11 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       faultsByKind: countBy(faults.faults, (f) => f.kind),
       faultsByVariant: countBy(faults.faults, (f) => f.variant),
       requests: {
-        ok: workload.counts.ok,
-        other: workload.counts.other,
-        byOutcome: countBy(workload.writes, (w) => w.outcome) as Record<Outcome, number>,
+        ok: requests.filter((w) => w.outcome === '2xx').length,
+        other: requests.filter((w) => w.outcome !== '2xx').length,
+        byOutcome: countBy(requests, (w) => w.outcome) as Record<Outcome, number>,
         okByAction: countBy(
-          workload.writes.filter((w) => w.outcome === '2xx'),
+          requests.filter((w) => w.outcome === '2xx'),
           (w) => w.action,
         ),
       },
@@ -239,19 +258,26 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
       recoveryMs: { mean: recoveries.length ? Math.round(recoveries.reduce((a, b) => a + b, 0) / recoveries.length) : 0, max: recoveries.length ? Math.max(...recoveries) : 0 },
       injectionErrors: faults.errors,
       lagging,
+      lagHead,
       afterRestart,
       diagnosis,
       build: `services built ${platform.builtAt?.toISOString() ?? '?'}; the checkout at the start: ${provenance}`,
       runDir: options.runDir,
     };
+    succeeded = summary.ok;
     writeFileSync(path.join(options.runDir, 'summary.json'), JSON.stringify(summary, null, 2));
     writeFileSync(path.join(options.runDir, 'faults.json'), JSON.stringify(faults.faults, null, 2));
     writeFileSync(path.join(options.runDir, 'writes.json'), JSON.stringify(workload.writes));
+    options.report?.(summary);
     return summary;
   } finally {
+    await kafka?.close();
+    if (options.keepOnFailure && !succeeded) {
+      log(`kept for inspection (Ctrl-C stops it): Kafka ${platform.brokers.join(',')} namespace ${platform.namespace}; PostgreSQL ${platform.postgres.adminUrl} (databases ${platform.services.map((s) => `chaos_${s}`).join(', ')}); ${platform.instances.map((i) => `${i.name} ${i.url}`).join(', ')}`);
+      await new Promise<void>(() => undefined); // the SIGINT handler stops the platform and exits
+    }
     process.removeListener('SIGINT', stopOnSignal);
     process.removeListener('SIGTERM', stopOnSignal);
-    await kafka?.close();
     log('stopping the platform');
     await platform.stop();
   }
