@@ -10,6 +10,9 @@ export interface SqlClient {
 
 export interface PooledSqlClient extends SqlClient {
   release(error?: Error | boolean): void;
+  /** node-postgres clients emit 'error' when their connection drops while checked out. */
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+  off?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 export interface SqlPool extends SqlClient {
@@ -20,6 +23,11 @@ export interface SqlPool extends SqlClient {
 export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // pg-pool drops its own 'error' listener while a client is checked out: without one of ours, a
+  // connection dropped mid-transaction (a database restart) is an unhandled 'error' event that
+  // kills the process. The failing query rejects anyway; the client is released as broken.
+  const onError = (error: Error) => (broken = error);
+  client.on?.('error', onError);
   try {
     await client.query('BEGIN');
     const result = await work(client);
@@ -33,6 +41,7 @@ export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) =>
     }
     throw error;
   } finally {
+    client.off?.('error', onError);
     client.release(broken);
   }
 }
