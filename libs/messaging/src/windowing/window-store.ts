@@ -35,6 +35,9 @@ export interface DueWindow extends WindowId {
 
 export type StoredEnvelope = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: unknown };
 
+/** Advisory-lock class of "this event is being staged" (two-int form: clear of every bigint lock). */
+const STAGING_LOCK_CLASS = 1_464_421_956;
+
 /** The group's prune mark in SQL ($1: the group): windows closing at or before it may have been handled and pruned. */
 const PRUNE_MARK = `coalesce((SELECT m.pruned_through FROM messaging.window_prune_marks m WHERE m.consumer_group = $1), '-infinity')`;
 
@@ -44,6 +47,14 @@ const PRUNE_MARK = `coalesce((SELECT m.pruned_through FROM messaging.window_prun
  * events whose window was already handled.
  */
 export async function stageEvents(tx: SqlClient, group: string, batch: readonly StagedEvent[]): Promise<StagingResult> {
+  // Two members may stage one event at once (after a rebalance the old owner is still at it):
+  // with processing time they would pick different windows and both commit, and the event would
+  // be counted twice. A transaction lock per event id (taken in one order, so no deadlock) makes
+  // the second wait, and its lookup below then finds the event staged by the first.
+  await tx.query(
+    `SELECT pg_advisory_xact_lock(${STAGING_LOCK_CLASS}, h) FROM (SELECT DISTINCT hashtext($1 || ':' || id::text) AS h FROM unnest($2::uuid[]) AS id ORDER BY 1) x`,
+    [group, batch.map((e) => e.envelope.id)],
+  );
   // Events staged before (a redelivery after a crash or rebalance) keep the windows they are in,
   // even for processing-time windows, whose assignment would differ today.
   const { rows: existing } = await tx.query<{ event_id: string; window_key: string; start_ms: string; close_ms: string; closed: boolean }>(
