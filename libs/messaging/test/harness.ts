@@ -1,6 +1,6 @@
 import { jsonLogger, type Logger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
-import type { EventClass } from '@platform/contracts';
+import type { EndpointUpdated, EventClass } from '@platform/contracts';
 import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '../src';
 import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
 
@@ -53,5 +53,19 @@ export function cloudEventMessage<T extends object>(event: EventClass<T>, payloa
       [CE.specversion]: '1.0',
       [CE.contentType]: 'application/json',
     },
+  };
+}
+
+/** An EndpointUpdated of one API at `version`, for tests that only need valid events in order. */
+export function endpointUpdated(apiId: string, version: number): EndpointUpdated {
+  return {
+    apiId,
+    ownerId: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10',
+    endpointId: randomUUID(),
+    method: 'GET',
+    path: `/things/${version}`,
+    upstreamUrl: 'http://things.internal/v1',
+    change: 'added',
+    version,
   };
 }

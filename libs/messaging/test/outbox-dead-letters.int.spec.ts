@@ -8,25 +8,12 @@ import { EndpointUpdated, UserCreated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay, topicSpecFor } from '../src';
 import { OutboxDeadLetters } from '../src/outbox/outbox-dead-letters';
 import { adminDatabaseUrl, eventually, TopicReader } from '@platform/testing';
-import { messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '../../..');
 const TOPIC_LIMIT = 64 * 1024;
-
-function endpointUpdated(apiId: string, version: number): EndpointUpdated {
-  return {
-    apiId,
-    ownerId: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10',
-    endpointId: randomUUID(),
-    method: 'GET',
-    path: `/things/${version}`,
-    upstreamUrl: 'http://things.internal/v1',
-    change: 'added',
-    version,
-  };
-}
 
 /** `npm run outbox -- ...`, as an operator runs it, against this spec's database. */
 async function outboxCli(h: MessagingHarness, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -4,23 +4,10 @@ import { Pool } from 'pg';
 import { EndpointUpdated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay, type OutboxRelayOptions } from '../src';
 import { eventually, sleep, TopicReader } from '@platform/testing';
-import { messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
 import { TcpProxy } from './tcp-proxy';
 
 jest.setTimeout(120_000);
-
-function endpointUpdated(apiId: string, version: number): EndpointUpdated {
-  return {
-    apiId,
-    ownerId: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10',
-    endpointId: randomUUID(),
-    method: 'GET',
-    path: `/things/${version}`,
-    upstreamUrl: 'http://things.internal/v1',
-    change: 'added',
-    version,
-  };
-}
 
 describe('outbox relay leadership when the leader loses its lock connection (real PostgreSQL and Kafka)', () => {
   let h: MessagingHarness;

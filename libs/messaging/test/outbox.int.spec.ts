@@ -3,22 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay } from '../src';
 import { eventually, TopicReader } from '@platform/testing';
-import { messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(60_000);
-
-function endpointUpdated(apiId: string, version: number): EndpointUpdated {
-  return {
-    apiId,
-    ownerId: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10',
-    endpointId: randomUUID(),
-    method: 'GET',
-    path: `/things/${version}`,
-    upstreamUrl: 'http://things.internal/v1',
-    change: 'added',
-    version,
-  };
-}
 
 describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
   let h: MessagingHarness;
