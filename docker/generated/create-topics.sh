@@ -12,12 +12,31 @@ create_topic() {
 create_topic users.user-created.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic users.user-renamed.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic users.user-deactivated.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic users.user-reactivated.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic users.account-closure-requested.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic users.account-reopened.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic users.reopen-account.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic users.account-closure.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic users.account-closure.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic users.reopen-account.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic users.reopen-account.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic endpoints.api-created.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic endpoints.api-updated.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic endpoints.endpoint-updated.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic endpoints.endpoint-removed.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.apis-retired.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.api-retirement-refused.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.apis-restored.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.retire-apis.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.restore-apis.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic endpoints.retire-apis.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic endpoints.retire-apis.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic endpoints.restore-apis.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic endpoints.restore-apis.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic templates.template-updated.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic notifications.notification-sent.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic notifications.send-goodbye.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
+create_topic notifications.send-closure-failed.v1 6 --config retention.ms=604800000 --config cleanup.policy=delete
 create_topic notifications.template-cache.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic notifications.template-cache.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic notifications.welcome.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
@@ -26,4 +45,6 @@ create_topic notifications.endpoint-audit.dlq 1 --config retention.ms=1209600000
 create_topic notifications.endpoint-audit.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic notifications.endpoint-digest.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
 create_topic notifications.endpoint-digest.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
-echo "17 topics present"
+create_topic notifications.closure-notices.dlq 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+create_topic notifications.closure-notices.redrive 1 --config retention.ms=1209600000 --config cleanup.policy=delete
+echo "38 topics present"

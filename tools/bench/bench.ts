@@ -11,13 +11,19 @@ export interface BenchLine {
   readonly baseline: string | null;
   /** value / baseline value (for latencies: baseline / value, so higher is better), or null. */
   readonly ratio: number | null;
+  /** A figure with a target says it (`<= 100 ms`) and whether this run met it. */
+  readonly target?: string;
+  readonly pass?: boolean;
 }
+
+/** What a figure must reach: at most or at least this value, in its unit. */
+export type BenchTarget = { readonly atMost: number } | { readonly atLeast: number };
 
 export interface BenchContext {
   /** `--quick`: smaller workloads, the whole run under a minute. */
   readonly quick: boolean;
   /** Prints a measurement as one JSON line on stdout and returns it. */
-  record(metric: string, value: number, unit: string, baseline?: { metric: string; value: number; lowerIsBetter?: boolean }): BenchLine;
+  record(metric: string, value: number, unit: string, baseline?: { metric: string; value: number; lowerIsBetter?: boolean }, target?: BenchTarget): BenchLine;
   /** Progress for humans, on stderr. */
   progress(message: string): void;
 }

@@ -7,6 +7,8 @@ import { round, type BenchContext, type BenchLine, type BenchSuite } from './ben
 const suites: Record<string, () => Promise<{ default: BenchSuite }>> = {
   messaging: () => import('./suites/messaging'),
   'event-store': () => import('./suites/event-store'),
+  sagas: () => import('./suites/sagas'),
+  ingest: () => import('./suites/ingest'),
 };
 
 async function main(): Promise<void> {
@@ -22,9 +24,10 @@ async function main(): Promise<void> {
     const context: BenchContext = {
       quick,
       progress: (message) => process.stderr.write(`[bench ${name}] ${message}\n`),
-      record: (metric, value, unit, baseline) => {
+      record: (metric, value, unit, baseline, target) => {
         const ratio = baseline ? round(baseline.lowerIsBetter ? baseline.value / value : value / baseline.value, 3) : null;
-        const line: BenchLine = { suite: name, metric, value: round(value, 3), unit, baseline: baseline?.metric ?? null, ratio };
+        const goal = target && ('atMost' in target ? { target: `<= ${target.atMost} ${unit}`, pass: value <= target.atMost } : { target: `>= ${target.atLeast} ${unit}`, pass: value >= target.atLeast });
+        const line: BenchLine = { suite: name, metric, value: round(value, 3), unit, baseline: baseline?.metric ?? null, ratio, ...goal };
         process.stdout.write(JSON.stringify(line) + '\n');
         return line;
       },

@@ -183,11 +183,12 @@ export async function databaseFacts(platform: ChaosPlatform): Promise<{ outboxes
   });
 }
 
-async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
+/** A read as an operator: the observer reads every user's notifications, audits, digests and APIs. */
+async function getJson<T>(url: string, as: Record<string, string>): Promise<{ status: number; body: T }> {
   let last: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+      const response = await fetch(url, { headers: as, signal: AbortSignal.timeout(15_000) });
       const text = await response.text();
       if (response.status >= 500) throw new Error(`${url} answered ${response.status}: ${text.slice(0, 200)}`);
       return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
@@ -237,22 +238,22 @@ export async function observe(platform: ChaosPlatform, kafka: KafkaObserver, wor
 
   const notificationRows = new Map<string, NotificationRow[]>();
   await mapLimit([...users], 8, async (id) => {
-    const { body } = await getJson<NotificationRow[]>(`${notifications}/users/${id}/notifications`);
+    const { body } = await getJson<NotificationRow[]>(`${notifications}/users/${id}/notifications`, platform.tokens.asOperator());
     notificationRows.set(id, body);
   });
   const audits = new Map<string, AuditRow[]>();
   await mapLimit([...apis], 8, async (id) => {
-    const { body } = await getJson<AuditRow[]>(`${notifications}/apis/${id}/audit`);
+    const { body } = await getJson<AuditRow[]>(`${notifications}/apis/${id}/audit`, platform.tokens.asOperator());
     audits.set(id, body);
   });
   const digests = new Map<string, DigestRow[]>();
   await mapLimit([...owners], 8, async (id) => {
-    const { body } = await getJson<DigestRow[]>(`${notifications}/users/${id}/digests`);
+    const { body } = await getJson<DigestRow[]>(`${notifications}/users/${id}/digests`, platform.tokens.asOperator());
     digests.set(id, body);
   });
   const apiViews = new Map<string, number | undefined>();
   await mapLimit([...workload.watermarks.apiVersions.keys()], 8, async (id) => {
-    const { status, body } = await getJson<{ version: number }>(`${endpoints}/apis/${id}`);
+    const { status, body } = await getJson<{ version: number }>(`${endpoints}/apis/${id}`, platform.tokens.asOperator());
     apiViews.set(id, status === 200 ? body.version : undefined);
   });
 

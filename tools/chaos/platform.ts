@@ -10,7 +10,7 @@ import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync, sym
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
-import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, sleep } from '@platform/testing';
+import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, sleep, TestTokens } from '@platform/testing';
 
 export interface PlatformOptions {
   /** Where logs and the build snapshot go. */
@@ -263,6 +263,8 @@ export class ServiceInstance {
 /** Every service of tools/platform/services.json on a private broker and a private PostgreSQL cluster. */
 export class ChaosPlatform {
   readonly namespace = `chaos-${Date.now().toString(36)}`;
+  /** The services verify bearer tokens with a secret of this run; the workload and the observer use these. */
+  readonly tokens = new TestTokens(undefined, 'platform-chaos', 'platform');
   kafka!: PrivateKafka;
   postgres!: PrivatePostgres;
   readonly instances: ServiceInstance[] = [];
@@ -305,7 +307,8 @@ export class ChaosPlatform {
     const { runDir, log } = this.options;
     mkdirSync(path.join(runDir, 'logs'), { recursive: true });
 
-    this.kafka = new PrivateKafka(await stablePort(this.ports, 2));
+    // Plain listener, controller and SASL_SSL listener: three ports in a row.
+    this.kafka = new PrivateKafka(await stablePort(this.ports, 3));
     this.postgres = new PrivatePostgres(await stablePort(this.ports), { parentDir: runDir });
     log(`starting a private Kafka broker on ${this.kafka.brokers[0]} and a private PostgreSQL cluster on 127.0.0.1:${this.postgres.port} (${this.postgres.dataDir})`);
     await Promise.all([this.kafka.start(), this.postgres.start()]);
@@ -313,7 +316,10 @@ export class ChaosPlatform {
     const snapshot = this.snapshotBuild();
     for (const service of this.services) {
       const database = `chaos_${service}`;
-      const db = await provisionServiceDatabase({ database, role: `${service}_svc`, password: `${service}_svc` }, this.postgres.adminUrl);
+      const db = await provisionServiceDatabase(
+        { database, runtime: { role: `${service}_svc`, password: `${service}_svc` }, migrator: { role: `${service}_migrator`, password: `${service}_migrator` } },
+        this.postgres.adminUrl,
+      );
       this.databases.set(service, { service, database, url: db.url });
       for (let index = 1; index <= (this.options.instances[service] ?? 1); index++) {
         const port = await stablePort(this.ports);
@@ -322,11 +328,13 @@ export class ChaosPlatform {
         const env = cleanEnv({
           PORT: String(port),
           DATABASE_URL: url.toString(),
+          MIGRATION_DATABASE_URL: db.migrationUrl,
           KAFKA_BROKERS: this.kafka.brokers.join(','),
           KAFKA_NAMESPACE: this.namespace,
           KAFKA_SESSION_TIMEOUT_MS: '6000',
           SHUTDOWN_TIMEOUT_MS: '15000',
           LOG_LEVEL: this.options.logLevel ?? 'info',
+          ...this.tokens.serviceEnv(),
         });
         this.instances.push(new ServiceInstance(service, index, port, path.join(snapshot, service, 'main.js'), env, path.join(runDir, 'logs'), this.options.verbose));
       }

@@ -103,7 +103,7 @@ export async function runChaos(options: ChaosOptions, log: (line: string) => voi
   try {
     await platform.start();
     kafka = new KafkaObserver(platform.brokers, platform.namespace);
-    const workload = new Workload({ route: (service) => platform.route(service, (n) => Math.floor(Math.random() * n)) }, rng.fork(2), {
+    const workload = new Workload({ route: (service) => platform.route(service, (n) => Math.floor(Math.random() * n)) }, platform.tokens, rng.fork(2), {
       clients: options.clients,
       pauseMs: options.pauseMs,
       requestTimeoutMs: options.requestTimeoutMs,

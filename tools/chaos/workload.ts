@@ -1,12 +1,15 @@
 /**
  * The chaos run's workload: a few concurrent HTTP clients writing to every service (users,
- * APIs and their endpoints, templates), each request with a correlation id of its own. Every
+ * APIs and their endpoints, templates), each request with a correlation id of its own and the
+ * bearer token of whom it acts for: a user registers themselves and changes only their own
+ * records and APIs; templates are written by an operator. Every
  * write is recorded with its outcome; a 2xx write promises its event(s), which the
  * reconciliation looks for in Kafka by correlation id. A request that timed out or lost its
  * connection has an unknown outcome (the server may have committed): it promises nothing.
  */
 import { ApiCreated, ApiUpdated, EndpointRemoved, EndpointUpdated, TemplateUpdated, UserCreated, UserDeactivated, UserRenamed, type EventClass } from '@platform/contracts';
-import { sleep } from '@platform/testing';
+import { sleep, type TestTokens } from '@platform/testing';
+import { randomUUID } from 'node:crypto';
 import type { Rng } from './rng';
 
 export type Outcome = '2xx' | '4xx' | '5xx' | 'refused' | 'timeout' | 'connection-lost';
@@ -84,9 +87,13 @@ export class Workload {
   private running = false;
   private clients: Promise<void>[] = [];
   private sequence = 0;
+  /** The owner of each API created: changes to an API are made as its owner. */
+  private readonly apiOwners = new Map<string, string>();
 
   constructor(
     private readonly router: Router,
+    /** Mints the tokens the services were started to accept. */
+    private readonly tokens: TestTokens,
     private readonly rng: Rng,
     private readonly options: WorkloadOptions,
   ) {}
@@ -137,7 +144,8 @@ export class Workload {
       switch (action) {
         case 'create-user': {
           const name = unique();
-          const r = await this.write(action, 'users', 'POST', '/users', { email: `${name}@example.com`, displayName: `User ${name}` }, (b: { id: string }) => [
+          // A user registers themselves: the new user's id is their token's subject.
+          const r = await this.write(action, 'users', 'POST', '/users', { email: `${name}@example.com`, displayName: `User ${name}` }, this.tokens.asUser(randomUUID()), (b: { id: string }) => [
             { topic: topic(UserCreated), key: b.id },
           ]);
           if (r.ok) users.push({ id: (r.body as { id: string }).id, active: true });
@@ -145,38 +153,40 @@ export class Workload {
         }
         case 'rename-user': {
           const user = rng.pick(active);
-          const r = await this.write(action, 'users', 'POST', `/users/${user.id}/rename`, { displayName: `Renamed ${unique()}` }, () => [{ topic: topic(UserRenamed), key: user.id }]);
+          const r = await this.write(action, 'users', 'POST', `/users/${user.id}/rename`, { displayName: `Renamed ${unique()}` }, this.tokens.asUser(user.id), () => [{ topic: topic(UserRenamed), key: user.id }]);
           if (r.status === 422) user.active = false;
           break;
         }
         case 'deactivate-user': {
           const user = rng.pick(active);
           user.active = false; // whatever the answer: a timed-out deactivation may have happened
-          await this.write(action, 'users', 'POST', `/users/${user.id}/deactivate`, { reason: 'inactive', note: 'chaos' }, () => [{ topic: topic(UserDeactivated), key: user.id }]);
+          await this.write(action, 'users', 'POST', `/users/${user.id}/deactivate`, { reason: 'inactive', note: 'chaos' }, this.tokens.asUser(user.id), () => [{ topic: topic(UserDeactivated), key: user.id }]);
           break;
         }
         case 'create-api': {
           const owner = rng.pick(active);
-          const r = await this.write(action, 'endpoints', 'POST', '/apis', { ownerId: owner.id, name: `API ${unique()}`, basePath: `/api-${unique()}` }, (b: { id: string }) => [
+          // The owner is the token's subject.
+          const r = await this.write(action, 'endpoints', 'POST', '/apis', { name: `API ${unique()}`, basePath: `/api-${unique()}` }, this.tokens.asUser(owner.id), (b: { id: string }) => [
             { topic: topic(ApiCreated), key: b.id },
           ]);
           if (r.ok) {
             const body = r.body as { id: string; version: number };
             apis.push({ id: body.id, ownerId: owner.id, endpoints: [], nextPath: 1 });
+            this.apiOwners.set(body.id, owner.id);
             this.raise(this.watermarks.apiVersions, body.id, body.version);
           }
           break;
         }
         case 'change-api': {
           const api = rng.pick(apis);
-          const r = await this.write(action, 'endpoints', 'PATCH', `/apis/${api.id}`, { name: `API ${unique()}` }, () => [{ topic: topic(ApiUpdated), key: api.id }]);
+          const r = await this.write(action, 'endpoints', 'PATCH', `/apis/${api.id}`, { name: `API ${unique()}` }, this.tokens.asUser(api.ownerId), () => [{ topic: topic(ApiUpdated), key: api.id }]);
           if (r.ok) this.raise(this.watermarks.apiVersions, api.id, (r.body as { version: number }).version);
           break;
         }
         case 'add-endpoint': {
           const api = rng.pick(apis);
           const body = { method: rng.pick(['GET', 'POST', 'PUT', 'DELETE'] as const), path: `/r/${api.nextPath++}/${unique()}`, upstreamUrl: `http://upstream.internal/${unique()}` };
-          const r = await this.write(action, 'endpoints', 'POST', `/apis/${api.id}/endpoints`, body, () => [{ topic: topic(EndpointUpdated), key: api.id }]);
+          const r = await this.write(action, 'endpoints', 'POST', `/apis/${api.id}/endpoints`, body, this.tokens.asUser(api.ownerId), () => [{ topic: topic(EndpointUpdated), key: api.id }]);
           if (r.ok) {
             const view = r.body as { endpointId: string; version: number };
             api.endpoints.push({ id: view.endpointId });
@@ -187,7 +197,7 @@ export class Workload {
         case 'update-endpoint': {
           const api = rng.pick(withEndpoints);
           const endpoint = rng.pick(api.endpoints);
-          const r = await this.write(action, 'endpoints', 'PUT', `/apis/${api.id}/endpoints/${endpoint.id}`, { upstreamUrl: `http://upstream.internal/${unique()}` }, () => [
+          const r = await this.write(action, 'endpoints', 'PUT', `/apis/${api.id}/endpoints/${endpoint.id}`, { upstreamUrl: `http://upstream.internal/${unique()}` }, this.tokens.asUser(api.ownerId), () => [
             { topic: topic(EndpointUpdated), key: api.id },
           ]);
           if (r.ok) this.raise(this.watermarks.apiVersions, api.id, (r.body as { version: number }).version);
@@ -198,13 +208,13 @@ export class Workload {
           const endpoint = rng.pick(api.endpoints);
           // Forgotten whatever the answer: a timed-out removal may have happened.
           api.endpoints = api.endpoints.filter((e) => e !== endpoint);
-          const r = await this.write(action, 'endpoints', 'DELETE', `/apis/${api.id}/endpoints/${endpoint.id}`, undefined, () => [{ topic: topic(EndpointRemoved), key: api.id }]);
+          const r = await this.write(action, 'endpoints', 'DELETE', `/apis/${api.id}/endpoints/${endpoint.id}`, undefined, this.tokens.asUser(api.ownerId), () => [{ topic: topic(EndpointRemoved), key: api.id }]);
           if (r.ok) this.raise(this.watermarks.apiVersions, api.id, (r.body as { version: number }).version);
           break;
         }
         case 'create-template': {
           const name = welcomeTemplate ? 'welcome' : `t-${unique()}`;
-          const r = await this.write(action, 'templates', 'POST', '/templates', { name, channel: 'in-app', subject: `Welcome {{displayName}} (${unique()})`, body: 'Hello {{displayName}} <{{email}}>' }, (b: { id: string }) => [
+          const r = await this.write(action, 'templates', 'POST', '/templates', { name, channel: 'in-app', subject: `Welcome {{displayName}} (${unique()})`, body: 'Hello {{displayName}} <{{email}}>' }, this.tokens.asOperator(), (b: { id: string }) => [
             { topic: topic(TemplateUpdated), key: b.id },
           ]);
           if (r.ok) {
@@ -218,7 +228,7 @@ export class Workload {
         }
         case 'update-template': {
           const template = rng.pick(templates);
-          const r = await this.write(action, 'templates', 'PUT', `/templates/${template.id}`, { subject: `Welcome {{displayName}} (${unique()})` }, () => [
+          const r = await this.write(action, 'templates', 'PUT', `/templates/${template.id}`, { subject: `Welcome {{displayName}} (${unique()})` }, this.tokens.asOperator(), () => [
             { topic: topic(TemplateUpdated), key: template.id },
           ]);
           if (r.ok) this.raise(this.watermarks.templateRevisions, template.id, (r.body as { revision: number }).revision);
@@ -236,7 +246,11 @@ export class Workload {
   async touchApis(limit: number): Promise<number> {
     let ok = 0;
     for (const apiId of [...this.watermarks.apiVersions.keys()].slice(0, limit)) {
-      const r = await this.write('add-endpoint', 'endpoints', 'POST', `/apis/${apiId}/endpoints`, { method: 'GET', path: `/touch/${++this.sequence}`, upstreamUrl: 'http://upstream.internal/touch' }, () => [
+      // Every API with a watermark was created by this workload, which knows its owner.
+      const owner = this.apiOwners.get(apiId);
+      if (owner === undefined) continue;
+      const as = this.tokens.asUser(owner);
+      const r = await this.write('add-endpoint', 'endpoints', 'POST', `/apis/${apiId}/endpoints`, { method: 'GET', path: `/touch/${++this.sequence}`, upstreamUrl: 'http://upstream.internal/touch' }, as, () => [
         { topic: topic(EndpointUpdated), key: apiId },
       ]);
       if (r.ok) {
@@ -257,6 +271,8 @@ export class Workload {
     method: string,
     path: string,
     body: unknown,
+    /** The Authorization header of whom the request acts for. */
+    as: Record<string, string>,
     expected: (body: B) => ExpectedEvent[],
   ): Promise<{ ok: boolean; status?: number; body?: unknown }> {
     const instance = this.router.route(service);
@@ -265,7 +281,7 @@ export class Workload {
     try {
       const response = await fetch(`${instance.url}${path}`, {
         method,
-        headers: { 'x-correlation-id': correlationId, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { 'x-correlation-id': correlationId, ...as, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(this.options.requestTimeoutMs),
       });

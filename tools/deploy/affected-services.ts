@@ -1,11 +1,11 @@
 /**
- * Which deployable services a change affects, from the Nx project graph:
+ * Which deployable apps (the services and the console) a change affects, from the Nx project graph:
  *   tsx tools/deploy/affected-services.ts [--base=<sha> --head=<sha> | --files=a,b]
- * prints a JSON array of service names (CI builds their images). Without arguments Nx takes
+ * prints a JSON array of app names (CI builds their images). Without arguments Nx takes
  * NX_BASE / NX_HEAD from the environment, as set by nrwl/nx-set-shas.
  */
 import { execFileSync } from 'node:child_process';
-import { catalogServices } from './catalog/load-services';
+import { catalogConsole, catalogServices } from './catalog/load-services';
 import { REPO_ROOT } from './paths';
 
 export function affectedServices(nxArgs: readonly string[] = []): string[] {
@@ -17,10 +17,8 @@ export function affectedServices(nxArgs: readonly string[] = []): string[] {
   });
   // Nx may print notices before the JSON; the answer is the last line.
   const projects = JSON.parse(output.trim().split('\n').pop() ?? '[]') as string[];
-  // Apps that are not services (the end-to-end tests) have no image.
-  return catalogServices()
-    .map((s) => s.name)
-    .filter((name) => projects.includes(name));
+  // Apps that are neither a service nor the console (the end-to-end tests) have no image.
+  return [...catalogServices().map((s) => s.name), catalogConsole().name].filter((name) => projects.includes(name));
 }
 
 if (require.main === module) {

@@ -13,6 +13,8 @@ export const SETTINGS = {
     clusterNamespace: 'kafka',
     /** Strimzi names the bootstrap Service `<cluster>-kafka-bootstrap`; 9092 is the SCRAM listener. */
     port: 9092,
+    /** That listener's: SCRAM without TLS, inside the cluster's network (NetworkPolicies restrict who reaches it). */
+    securityProtocol: 'SASL_PLAINTEXT',
     /** Replicas of each topic in a production cluster; the dev overlay lowers it to 1. */
     topicReplicas: 3,
     /**
@@ -56,9 +58,16 @@ export const kafkaBootstrap = (): string => `${SETTINGS.kafka.cluster}-kafka-boo
 /** Image name the bases reference; CI and compose build it, overlays may rewrite it. */
 export const imageName = (service: string): string => `platform-${service}`;
 
-/** The service's database and role, the same names `npm start` provisions locally. */
+/**
+ * The service's database and its two roles, the same names `npm start` provisions locally: the
+ * runtime role (DATABASE_URL: rows only, owns nothing) and the migration role (MIGRATION_DATABASE_URL:
+ * owns the database and the schema, runs the DDL).
+ */
 export const databaseName = (service: string): string => `platform_${service}`;
 export const databaseRole = (service: string): string => `${service}_svc`;
+export const migrationRole = (service: string): string => `${service}_migrator`;
+/** The Secret (kubernetes.io/basic-auth) the operator creates with the runtime role's password; CNPG sets the role's password from it. */
+export const runtimeRoleSecret = (service: string): string => `${databaseCluster(service)}-runtime`;
 
 /** CloudNativePG cluster of the service; CNPG derives `<name>-app` (secret) and `<name>-rw` (service). */
 export const databaseCluster = (service: string): string => `${service}-db`;
@@ -66,3 +75,13 @@ export const databaseAppSecret = (service: string): string => `${databaseCluster
 
 /** The Strimzi KafkaUser of a service, named after it; its Secret has the same name. */
 export const kafkaUserName = (service: string): string => service;
+
+/** The Secret the console's operator token comes from, created by hand: `kubectl create secret generic console-token --from-literal=token=...`. */
+export const consoleTokenSecret = { name: 'console-token', key: 'token' } as const;
+
+/**
+ * The Secret holding the HS256 key every service verifies bearer tokens with (AUTH_JWT_SECRET) and
+ * the console signs its operator tokens with; created by hand, never generated (its value must not
+ * be in the repository): `kubectl -n platform create secret generic platform-auth --from-literal=jwt-secret=$(openssl rand -hex 32)`.
+ */
+export const authSecret = { name: 'platform-auth', key: 'jwt-secret' } as const;

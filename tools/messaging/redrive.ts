@@ -3,7 +3,7 @@
  * Re-applies a use case's dead letters, in order, through that use case (see
  * redriveDeadLetters). Safe to repeat: a cursor remembers what was redriven.
  */
-import { jsonLogger } from '@platform/core';
+import { stderrLogger } from '@platform/core';
 import { KafkaJsBroker, KafkaNaming, redriveDeadLetters } from '@platform/messaging';
 
 function option(name: string): string | undefined {
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   }
   const brokers = (option('brokers') ?? process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
   const naming = new KafkaNaming(option('namespace') ?? process.env['KAFKA_NAMESPACE'] ?? '');
-  const logger = jsonLogger('redrive', 'warn');
+  const logger = stderrLogger('redrive', 'warn');
   process.stderr.write(`redriving ${naming.deadLetterTopic(service, useCase)} -> ${naming.redriveTopic(service, useCase)}\n`);
   const count = await redriveDeadLetters({
     broker: new KafkaJsBroker({ brokers, clientId: 'redrive', logger }),

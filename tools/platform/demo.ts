@@ -7,6 +7,7 @@ import { EVENT_REGISTRY, eventForTopic } from '@platform/contracts';
 import { CE } from '@platform/messaging';
 import { eventually, httpJson, TopicReader } from '@platform/testing';
 import { randomUUID } from 'node:crypto';
+import { devOperatorToken, devUserToken } from './dev-tokens';
 
 type Service = 'users' | 'endpoints' | 'templates' | 'notifications';
 const run = randomUUID().slice(0, 8);
@@ -36,16 +37,21 @@ interface Notification {
   templateRevision: number | null;
 }
 
-async function call(service: Service, method: string, path: string, body?: unknown, step = 'demo'): Promise<Entity> {
-  const response = await httpJson<Entity>(method, `${urlOf(service)}${path}`, body, { 'x-correlation-id': `demo-${run}-${step}` });
-  console.log(`  ${dim('→')} ${service.padEnd(13)} ${method.padEnd(6)} ${path}${body ? ` ${dim(short(body))}` : ''}`);
+/** This run's users (a new id each run: registering twice under one id is a 409) and the operator. */
+const people = { ada: randomUUID(), grace: randomUUID(), linus: randomUUID() };
+const tokens = { operator: devOperatorToken(), ...Object.fromEntries(Object.entries(people).map(([name, id]) => [name, devUserToken(id)])) } as Record<keyof typeof people | 'operator', string>;
+const as = (who: keyof typeof tokens) => ({ authorization: `Bearer ${tokens[who]}` });
+
+async function call(who: keyof typeof tokens, service: Service, method: string, path: string, body?: unknown, step = 'demo'): Promise<Entity> {
+  const response = await httpJson<Entity>(method, `${urlOf(service)}${path}`, body, { 'x-correlation-id': `demo-${run}-${step}`, ...as(who) });
+  console.log(`  ${dim('→')} ${service.padEnd(13)} ${method.padEnd(6)} ${path} ${dim(`as ${who}`)}${body ? ` ${dim(short(body))}` : ''}`);
   console.log(`  ${dim('←')} ${response.status} ${dim(short(response.body))}`);
   if (response.status >= 300) throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(response.body)}`);
   return response.body;
 }
 
 async function notificationsOf(userId: string): Promise<Notification[]> {
-  return (await httpJson<Notification[]>('GET', `${urlOf('notifications')}/users/${userId}/notifications`)).body;
+  return (await httpJson<Notification[]>('GET', `${urlOf('notifications')}/users/${userId}/notifications`, undefined, as('operator'))).body;
 }
 
 function section(title: string): void {
@@ -53,17 +59,21 @@ function section(title: string): void {
 }
 
 async function main(): Promise<void> {
+  section('0. development tokens of this run (the services verify them with the development secret)');
+  for (const [who, token] of Object.entries(tokens)) console.log(`  ${who.padEnd(9)} ${token}`);
+  console.log(`  ${dim(`e.g. curl ${urlOf('users')}/users/${people.ada} -H "Authorization: Bearer ${tokens.ada.slice(0, 12)}…"`)}`);
+
   section('1. templates: create the welcome template');
-  const template = await call('templates', 'POST', '/templates', {
+  const template = await call('operator', 'templates', 'POST', '/templates', {
     name: `welcome`,
     channel: 'email',
     subject: 'Welcome aboard, {{displayName}}',
     body: 'Hello {{displayName}}, your account {{email}} is ready.',
   }).catch(async () => {
     // A second demo run on the same databases: the template exists, so revise it instead.
-    const existing = (await httpJson<Entity[]>('GET', `${urlOf('templates')}/templates`)).body.find((t) => t.name === 'welcome');
+    const existing = (await httpJson<Entity[]>('GET', `${urlOf('templates')}/templates`, undefined, as('operator'))).body.find((t) => t.name === 'welcome');
     if (!existing) throw new Error('cannot create the welcome template, and none exists');
-    return call('templates', 'PUT', `/templates/${existing.id}`, { subject: `Welcome aboard (run ${run}), {{displayName}}` }, 'template');
+    return call('operator', 'templates', 'PUT', `/templates/${existing.id}`, { subject: `Welcome aboard (run ${run}), {{displayName}}` }, 'template');
   });
 
   section('2. users: register two users');
@@ -72,8 +82,8 @@ async function main(): Promise<void> {
     const { status, body } = await httpJson<{ status: string }>('GET', `${urlOf('notifications')}/health/ready`);
     if (status !== 200 || body.status !== 'up') throw new Error('notifications not consuming yet');
   });
-  const ada = await call('users', 'POST', '/users', { email: `ada.${run}@example.com`, displayName: 'Ada Lovelace' }, 'ada');
-  const grace = await call('users', 'POST', '/users', { email: `grace.${run}@example.com`, displayName: 'Grace Hopper' }, 'grace');
+  const ada = await call('ada', 'users', 'POST', '/users', { email: `ada.${run}@example.com`, displayName: 'Ada Lovelace' }, 'ada');
+  const grace = await call('grace', 'users', 'POST', '/users', { email: `grace.${run}@example.com`, displayName: 'Grace Hopper' }, 'grace');
 
   section('3. notifications: each new user got a welcome notification');
   for (const user of [ada, grace]) {
@@ -89,17 +99,17 @@ async function main(): Promise<void> {
   }
 
   section('4. endpoints: Ada publishes an API and changes its endpoints');
-  const api = await call('endpoints', 'POST', '/apis', { ownerId: ada.id, name: 'Orders', basePath: '/orders' }, 'api');
-  const list = await call('endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'GET', path: '/orders', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
-  await call('endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'POST', path: '/orders', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
-  const one = await call('endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'GET', path: '/orders/{id}', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
-  await call('endpoints', 'PUT', `/apis/${api.id}/endpoints/${one.endpointId}`, { upstreamUrl: 'http://orders-v2.internal/v2/orders' }, 'api');
-  await call('endpoints', 'DELETE', `/apis/${api.id}/endpoints/${list.endpointId}`, undefined, 'api');
+  const api = await call('ada', 'endpoints', 'POST', '/apis', { name: 'Orders', basePath: '/orders' }, 'api');
+  const list = await call('ada', 'endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'GET', path: '/orders', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
+  await call('ada', 'endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'POST', path: '/orders', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
+  const one = await call('ada', 'endpoints', 'POST', `/apis/${api.id}/endpoints`, { method: 'GET', path: '/orders/{id}', upstreamUrl: 'http://orders.internal/v1/orders' }, 'api');
+  await call('ada', 'endpoints', 'PUT', `/apis/${api.id}/endpoints/${one.endpointId}`, { upstreamUrl: 'http://orders-v2.internal/v2/orders' }, 'api');
+  await call('ada', 'endpoints', 'DELETE', `/apis/${api.id}/endpoints/${list.endpointId}`, undefined, 'api');
 
   section('5. templates: a new revision; the next user is welcomed with it');
-  await call('templates', 'PUT', `/templates/${template.id}`, { subject: 'Glad you are here, {{displayName}}' }, 'template');
+  await call('operator', 'templates', 'PUT', `/templates/${template.id}`, { subject: 'Glad you are here, {{displayName}}' }, 'template');
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  const linus = await call('users', 'POST', '/users', { email: `linus.${run}@example.com`, displayName: 'Linus' }, 'linus');
+  const linus = await call('linus', 'users', 'POST', '/users', { email: `linus.${run}@example.com`, displayName: 'Linus' }, 'linus');
   const [linusWelcome] = await eventually(async () => {
     const items = await notificationsOf(linus.id);
     if (items.length === 0) throw new Error('no notification for Linus yet');
@@ -108,8 +118,8 @@ async function main(): Promise<void> {
   console.log(`  Linus: "${linusWelcome.subject}" (template revision ${linusWelcome.templateRevision})`);
 
   section('6. users: rename Ada, deactivate Grace');
-  await call('users', 'POST', `/users/${ada.id}/rename`, { displayName: 'Countess Lovelace' }, 'ada');
-  await call('users', 'POST', `/users/${grace.id}/deactivate`, { reason: 'requested' }, 'grace');
+  await call('ada', 'users', 'POST', `/users/${ada.id}/rename`, { displayName: 'Countess Lovelace' }, 'ada');
+  await call('grace', 'users', 'POST', `/users/${grace.id}/deactivate`, { reason: 'requested' }, 'grace');
 
   section('7. what each service published (read back from Kafka, this run only)');
   const namespace = process.env['KAFKA_NAMESPACE'];
@@ -135,9 +145,9 @@ async function main(): Promise<void> {
   }
 
   section('8. what notifications built from them');
-  const audit = (await httpJson<{ change: string; method: string; path: string }[]>('GET', `${urlOf('notifications')}/apis/${api.id}/audit`)).body;
+  const audit = (await httpJson<{ change: string; method: string; path: string }[]>('GET', `${urlOf('notifications')}/apis/${api.id}/audit`, undefined, as('ada'))).body;
   console.log(`  endpoint-audit (one row per EndpointUpdated of Orders): ${audit.map((a) => `${a.change} ${a.method} ${a.path}`).join('; ')}`);
-  const digests = (await httpJson<{ eventIds: string[] }[]>('GET', `${urlOf('notifications')}/users/${ada.id}/digests`)).body;
+  const digests = (await httpJson<{ eventIds: string[] }[]>('GET', `${urlOf('notifications')}/users/${ada.id}/digests`, undefined, as('ada'))).body;
   console.log(`  endpoint-digest (500 ms windows for Ada): ${digests.length} digest(s) holding ${digests.reduce((n, d) => n + d.eventIds.length, 0)} change(s)`);
   for (const user of [ada, grace, linus]) {
     const items = await notificationsOf(user.id);

@@ -4,13 +4,15 @@
 //   2. fetches and starts the Kafka broker (tools/kafka), unless KAFKA_BROKERS points elsewhere
 //   3. checks PostgreSQL (DATABASE_URL, an admin connection) and starts a local cluster if it can
 //   4. builds the four services (Nx, cached)
-//   5. creates one database and one role per service
+//   5. creates one database and two roles per service (<service>_migrator runs the migrations, <service>_svc the service)
 //   6. starts the services, waits until each is ready, prints their URLs
+//   7. starts the console (apps/console) on :3000 with an operator token (CONSOLE_TOKEN, or a new one it prints)
 // `npm run demo` (or `npm start -- --demo`) then drives a scripted scenario over HTTP, prints
 // what each service did, stops the services and exits.
 //
 // Plain Node without dependencies: it is what installs them.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -21,8 +23,8 @@ const runDir = path.join(root, '.run');
 const demo = process.argv.includes('--demo');
 const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', NX_NO_CLOUD: 'true' };
 const adminUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const { services } = JSON.parse(fs.readFileSync(path.join(root, 'tools/platform/services.json'), 'utf8'));
-const colors = { users: 36, endpoints: 35, templates: 33, notifications: 32 };
+const { services, console: consoleApp } = JSON.parse(fs.readFileSync(path.join(root, 'tools/platform/services.json'), 'utf8'));
+const colors = { users: 36, endpoints: 35, templates: 33, notifications: 32, console: 34 };
 
 const say = (message) => process.stdout.write(`\x1b[1m[platform]\x1b[0m ${message}\n`);
 const fail = (message) => {
@@ -76,7 +78,7 @@ async function ensurePostgres() {
 }
 
 function provision() {
-  say('creating one database and role per service…');
+  say('creating one database and two roles (migrator, runtime) per service…');
   const result = spawnSync('npx', ['tsx', '--tsconfig', 'tsconfig.base.json', 'tools/platform/provision.ts'], {
     cwd: root,
     env: { ...env, DATABASE_URL: adminUrl },
@@ -87,12 +89,19 @@ function provision() {
   return JSON.parse(result.stdout.trim().split('\n').pop());
 }
 
-function startService(service, databaseUrl) {
+/** A development token per demo user and one operator token (tools/platform/dev-tokens.ts). */
+function developmentTokens() {
+  const result = spawnSync('npx', ['tsx', '--tsconfig', 'tsconfig.base.json', 'tools/platform/dev-tokens.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  if (result.status !== 0) fail('could not mint the development tokens');
+  return JSON.parse(result.stdout.trim().split('\n').pop());
+}
+
+function startService(service, extraEnv) {
   const port = Number(env[`${service.name.toUpperCase()}_PORT`] ?? service.port);
   const logFile = fs.createWriteStream(path.join(runDir, `${service.name}.log`));
   const child = spawn(process.execPath, [path.join(root, 'dist/apps', service.name, 'main.js')], {
     cwd: root,
-    env: { ...env, PORT: String(port), DATABASE_URL: databaseUrl, KAFKA_BROKERS: env.KAFKA_BROKERS ?? '127.0.0.1:9092' },
+    env: { ...env, PORT: String(port), KAFKA_BROKERS: env.KAFKA_BROKERS ?? '127.0.0.1:9092', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const prefix = `\x1b[${colors[service.name] ?? 37}m[${service.name}]\x1b[0m `;
@@ -141,10 +150,10 @@ async function main() {
   run(process.execPath, ['tools/kafka/kafka.mjs', 'start']);
   await ensurePostgres();
   say('building the services (Nx, cached)…');
-  run('npx', ['nx', 'run-many', '-t', 'build', '-p', services.map((s) => s.name).join(','), '--output-style=static']);
+  run('npx', ['nx', 'run-many', '-t', 'build', '-p', [...services, consoleApp].map((s) => s.name).join(','), '--output-style=static']);
   const urls = provision();
   fs.mkdirSync(runDir, { recursive: true });
-  const running = services.map((service) => startService(service, urls[service.name]));
+  const running = services.map((service) => startService(service, { DATABASE_URL: urls[service.name].url, MIGRATION_DATABASE_URL: urls[service.name].migrationUrl }));
   let stopping = false;
   for (const service of running) {
     service.child.on('exit', (code, signal) => {
@@ -166,6 +175,28 @@ async function main() {
   await waitReady(running);
   say('the platform is up:');
   for (const s of running) say(`  ${s.name.padEnd(14)} ${s.url}   OpenAPI ${s.url}/docs   logs .run/${s.name}.log`);
+  if (!demo && !env.AUTH_JWT_SECRET && !env.AUTH_JWKS_URL) {
+    // No AUTH_* variable: the services verify tokens signed with the development secret.
+    const tokens = developmentTokens();
+    say('development tokens (valid 30 days; a user registers with their own: the id is the token\'s subject):');
+    say(`  operator       ${tokens.operator}`);
+    for (const user of tokens.users) say(`  ${user.name.padEnd(14)} ${user.token}   (user ${user.id})`);
+    const users = running.find((s) => s.name === 'users');
+    say(`  e.g. curl -X POST ${users.url}/users -H "Authorization: Bearer $ADA_TOKEN" -H 'content-type: application/json' -d '{"email":"ada@example.com","displayName":"Ada"}'`);
+  }
+  if (!demo) {
+    // The console reads the services over HTTP: it is told where each one runs. It inherits their
+    // AUTH_* variables (none: the development secret) and signs its operator calls with them.
+    const token = env.CONSOLE_TOKEN ?? randomBytes(32).toString('hex');
+    const consoleRun = startService(consoleApp, { CONSOLE_TOKEN: token, ...Object.fromEntries(running.map((s) => [`${s.name.toUpperCase()}_URL`, s.url])) });
+    consoleRun.child.on('exit', (code, signal) => {
+      consoleRun.exited = true;
+      if (!stopping) say(`console exited (${signal ?? code})`);
+    });
+    running.push(consoleRun);
+    await waitReady([consoleRun]);
+    say(`  ${'console'.padEnd(14)} ${consoleRun.url}   operator token (redrive, rebuild): ${token}${env.CONSOLE_TOKEN ? ' (CONSOLE_TOKEN)' : ' (generated for this run)'}`);
+  }
 
   if (demo) {
     const result = spawnSync('npx', ['tsx', '--tsconfig', 'tsconfig.base.json', 'tools/platform/demo.ts'], {

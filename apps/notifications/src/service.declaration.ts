@@ -1,6 +1,7 @@
 import { NotificationSent } from '@platform/contracts';
 import type { ServiceDeclaration } from '@platform/service-kit';
 import { EndpointAuditUseCase } from './audit/endpoint-audit.use-case';
+import { ClosureNoticesUseCase } from './closure/closure-notices.use-case';
 import { EndpointDigestUseCase } from './digest/endpoint-digest.use-case';
 import { TemplateCacheUseCase } from './templates/template-cache.use-case';
 import { WelcomeUseCase } from './welcome/welcome.use-case';
@@ -10,5 +11,5 @@ export const DECLARATION = {
   service: 'notifications',
   defaultPort: 3004,
   publishes: [NotificationSent],
-  useCases: [TemplateCacheUseCase, WelcomeUseCase, EndpointAuditUseCase, EndpointDigestUseCase],
+  useCases: [TemplateCacheUseCase, WelcomeUseCase, EndpointAuditUseCase, EndpointDigestUseCase, ClosureNoticesUseCase],
 } satisfies ServiceDeclaration;

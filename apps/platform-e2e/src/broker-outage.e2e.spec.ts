@@ -20,7 +20,7 @@ describe('a broker outage is not an HTTP outage (users on a private broker)', ()
   const users = () => platform!.service('users');
   const ready = () => httpJson<ReadinessBody>('GET', `${users().url}/health/ready`);
   const live = () => httpJson<{ status: string }>('GET', `${users().url}/health/live`);
-  const register = (name: string) => httpJson<User>('POST', `${users().url}/users`, { email: `${name}-${Date.now()}@example.com`, displayName: name });
+  const register = (name: string) => httpJson<User>('POST', `${users().url}/users`, { email: `${name}-${Date.now()}@example.com`, displayName: name }, platform!.asOperator());
 
   beforeAll(async () => {
     await kafka.start();
@@ -55,7 +55,7 @@ describe('a broker outage is not an HTTP outage (users on a private broker)', ()
     // The API only writes to PostgreSQL: the outbox absorbs the events.
     const during = await register('during');
     expect(during.status).toBe(201);
-    expect((await httpJson('GET', `${users().url}/users/${during.body.id}`)).status).toBe(200);
+    expect((await httpJson('GET', `${users().url}/users/${during.body.id}`, undefined, platform!.asOperator())).status).toBe(200);
     // Several more probes while down: still ready, still alive (nothing crashed for good).
     for (let i = 0; i < 3; i++) {
       expect(await ready()).toMatchObject({ status: 200, body: { status: 'degraded' } });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
-import { TestPlatform, TopicReader, byEventId, eventually, expectNoDeadLetters, httpJson, waitForNoLag } from '@platform/testing';
+import { TestPlatform, TopicReader, byEventId, eventually, expectNoDeadLetters, httpJson as anyoneHttpJson, waitForNoLag } from '@platform/testing';
 
 interface ApiView {
   id: string;
@@ -37,6 +37,8 @@ interface AuditEntry {
 describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, PostgreSQL)', () => {
   const platform = new TestPlatform(['endpoints', 'notifications']);
   const owner = randomUUID();
+  /** Every request of this spec is the owner's, who creates the APIs and reads their audit. */
+  const httpJson = <T = unknown>(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => anyoneHttpJson<T>(method, url, body, { ...platform.asUser(owner), ...headers });
   const url = (path: string) => `${platform.service('endpoints').url}${path}`;
   const NOTIFICATIONS_USE_CASES = ['template-cache', 'welcome', 'endpoint-audit', 'endpoint-digest'].map((u) => `notifications.${u}`);
   const endpointUpdatedTopic = () => `${platform.namespace}.${EndpointUpdated.contract.topic}`;
@@ -56,7 +58,7 @@ describe('endpoints: event-sourced APIs (endpoints + notifications, Kafka, Postg
   }, 60_000);
 
   async function createApi(name: string): Promise<ApiView> {
-    const created = await httpJson<ApiView>('POST', url('/apis'), { ownerId: owner, name, basePath: '/orders' });
+    const created = await httpJson<ApiView>('POST', url('/apis'), { name, basePath: '/orders' });
     expect(created.status).toBe(201);
     expect(created.headers.get('etag')).toBe('"1"');
     return created.body;

@@ -104,17 +104,17 @@ describe('notifications under kill -9 (exactly-once effects and windows)', () =>
     const producedIds = produced.map((p) => p.id).sort();
     await eventually(
       async () => {
-        const audits = (await Promise.all(APIS.map((a) => httpJson<AuditEntry[]>('GET', `${url}/apis/${a.apiId}/audit`)))).flatMap((r) => r.body);
+        const audits = (await Promise.all(APIS.map((a) => httpJson<AuditEntry[]>('GET', `${url}/apis/${a.apiId}/audit`, undefined, platform.asOperator())))).flatMap((r) => r.body);
         expect(audits.length).toBe(EVENTS);
       },
       { timeoutMs: 120_000, intervalMs: 1000 },
     );
-    const audits = (await Promise.all(APIS.map((a) => httpJson<AuditEntry[]>('GET', `${url}/apis/${a.apiId}/audit`)))).flatMap((r) => r.body);
+    const audits = (await Promise.all(APIS.map((a) => httpJson<AuditEntry[]>('GET', `${url}/apis/${a.apiId}/audit`, undefined, platform.asOperator())))).flatMap((r) => r.body);
     expect(audits.map((a) => a.eventId).sort()).toEqual(producedIds);
 
     const digests = await eventually(
       async () => {
-        const all = (await Promise.all(OWNERS.map((o) => httpJson<Digest[]>('GET', `${url}/users/${o}/digests`)))).flatMap((r) => r.body);
+        const all = (await Promise.all(OWNERS.map((o) => httpJson<Digest[]>('GET', `${url}/users/${o}/digests`, undefined, platform.asOperator())))).flatMap((r) => r.body);
         expect(all.flatMap((d) => d.eventIds).length).toBe(EVENTS);
         return all;
       },

@@ -36,8 +36,8 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
     await platform.stop();
   }, 60_000);
 
-  const post = <T>(service: string, path: string, body: unknown) => httpJson<T>('POST', `${platform.service(service).url}${path}`, body);
-  const get = <T>(service: string, path: string) => httpJson<T>('GET', `${platform.service(service).url}${path}`);
+  const post = <T>(service: string, path: string, body: unknown) => httpJson<T>('POST', `${platform.service(service).url}${path}`, body, platform.asOperator());
+  const get = <T>(service: string, path: string) => httpJson<T>('GET', `${platform.service(service).url}${path}`, undefined, platform.asOperator());
   const kafkaTopic = (event: { contract: { topic: string } }) => `${platform.namespace}.${event.contract.topic}`;
 
   /**
@@ -110,7 +110,7 @@ describe('walking skeleton (four services, Kafka, PostgreSQL)', () => {
       expect(response.status).toBe(400);
       expect(response.body.fields.map((f) => f.field).sort()).toEqual([...fields].sort());
     }
-    const malformed = await fetch(`${platform.service('users').url}/users`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+    const malformed = await fetch(`${platform.service('users').url}/users`, { method: 'POST', headers: { 'content-type': 'application/json', ...platform.asOperator() }, body: '{oops' });
     expect(malformed.status).toBe(400);
   });
 

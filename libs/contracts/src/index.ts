@@ -5,3 +5,5 @@ export * from './events/users.events';
 export * from './events/endpoints.events';
 export * from './events/templates.events';
 export * from './events/notifications.events';
+export * from './events/account-closure.events';
+export * from './upcasting';

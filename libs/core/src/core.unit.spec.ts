@@ -1,4 +1,3 @@
-import { jsonLogger } from './logger';
 import { withTransaction, type PooledSqlClient, type SqlPool } from './sql-client';
 
 /** A pool that records statements; `failOn` makes one statement throw. */
@@ -36,21 +35,5 @@ describe('withTransaction', () => {
     const { pool, released } = recordingPool('ROLLBACK');
     await expect(withTransaction(pool, async () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
     expect(released[0]).toBeInstanceOf(Error);
-  });
-});
-
-describe('jsonLogger', () => {
-  it('writes one JSON line per message at or above its level', () => {
-    const lines: string[] = [];
-    const write = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => (lines.push(String(chunk)), true));
-    try {
-      const logger = jsonLogger('test', 'warn');
-      logger.info('quiet');
-      logger.warn('loud', { group: 'g' });
-    } finally {
-      write.mockRestore();
-    }
-    expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0])).toMatchObject({ level: 'warn', logger: 'test', message: 'loud', group: 'g' });
   });
 });

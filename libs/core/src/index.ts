@@ -1,6 +1,10 @@
 export { withTransaction, type PooledSqlClient, type SqlClient, type SqlPool } from './sql-client';
 export { type SqlMigration } from './sql-migration';
-export { errorFields, errorMessage, jsonLogger, silentLogger, type LogFields, type Logger } from './logger';
+export { errorFields, errorMessage, silentLogger, type LogFields, type Logger } from './logger';
+export { currentLogContext, withLogContext, type LogContext } from './log-context';
+export { formatTraceparent, newTraceparent, parseTraceparent, traceIdOf, type TraceparentFields } from './traceparent';
+export { contextOf, spanContextOf, traceparentOf } from './trace-context';
+export { createRootLogger, LOG_FORMATS, LOG_LEVELS, loggerPort, stderrLogger, type LogFormat, type LogLevel, type LogOptions, type Pino } from './pino-logger';
 export { classifyFailure, isRetriable, isTransientFailure, NonRetriableError, RetriableError, type FailureKind } from './errors';
 export { backoffDelayMs, sleep, validateBackoff, type Backoff } from './backoff';
 export {

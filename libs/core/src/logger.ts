@@ -1,24 +1,11 @@
 export type LogFields = Record<string, unknown>;
 
-/** Structured logging port of the libraries; service-kit adapts it to Nest's logger, tests may silence it. */
+/** Structured logging port of the libraries; `loggerPort` writes it through pino, tests may silence it. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
   warn(message: string, fields?: LogFields): void;
   error(message: string, fields?: LogFields): void;
-}
-
-const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-type Level = (typeof LEVELS)[number];
-
-/** One JSON object per line on stderr, at or above `minLevel` (LOG_LEVEL, default info). */
-export function jsonLogger(name: string, minLevel: Level = (process.env['LOG_LEVEL'] as Level) ?? 'info'): Logger {
-  const threshold = Math.max(0, LEVELS.indexOf(minLevel));
-  const write = (level: Level) => (message: string, fields?: LogFields) => {
-    if (LEVELS.indexOf(level) < threshold) return;
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level, logger: name, message, ...fields }) + '\n');
-  };
-  return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 
 export const silentLogger: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };

@@ -16,6 +16,9 @@ const WORKSPACE = join(__dirname, '..', '..', '..');
 function startWorker(url: string, delayMs: number, batchSize: number): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', WORKER, url, String(delayMs), String(batchSize)], {
     cwd: WORKSPACE,
+    // tsx finds the path aliases and decorator settings there (the contracts' class-validator
+    // decorators, which the store reaches for upcasting): the workspace has no tsconfig.json.
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(WORKSPACE, 'tsconfig.base.json') },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
 }

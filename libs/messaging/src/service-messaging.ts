@@ -12,7 +12,7 @@ import { MessagingGauges } from './metrics/messaging-gauges';
 import { OutboxRelay, type OutboxRelayOptions } from './outbox/outbox-relay';
 import { OutboxPublisher, type PendingEvent } from './outbox/publisher';
 import type { WindowedUseCase } from './windowing/windowed-use-case';
-import type { Saga } from './saga/saga';
+import { isSaga, type Saga } from './saga/saga';
 
 export type AnyUseCase = UseCase | WindowedUseCase | Saga;
 
@@ -40,13 +40,15 @@ export interface ServiceMessagingOptions {
   readonly logger: Logger;
   /** The publisher the service's own code uses, when it was created before this object. */
   readonly publisher?: OutboxPublisher;
-  readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs'>;
+  readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs' | 'maxAttempts' | 'leaderCheckTimeoutMs'>;
   readonly partitionsConcurrently?: number;
   /**
    * Where counters and histograms go, and what is read on scrape (consumer lag, the outbox, the
    * relay's totals); without it nothing is measured.
    */
   readonly metrics?: Metrics;
+  /** Whether dead letters carry the error's stack trace (dlq_error_stack) besides its message and name; off by default. */
+  readonly deadLetterStacks?: boolean;
 }
 
 /**
@@ -70,7 +72,7 @@ export class ServiceMessaging {
     this.publisher = options.publisher ?? new OutboxPublisher(options.service, options.publishes);
     const producerFactory = () => options.broker.producer({ idempotent: true });
     this.relay = new OutboxRelay({ ...options.relay, pool: options.pool, naming: this.naming, logger: options.logger, producerFactory });
-    this.deadLetters = new DeadLetterWriter(producerFactory, options.logger);
+    this.deadLetters = new DeadLetterWriter(producerFactory, options.logger, { stacks: options.deadLetterStacks ?? false });
     const shared = {
       service: options.service,
       broker: options.broker,
@@ -90,13 +92,14 @@ export class ServiceMessaging {
         broker: options.broker,
         groups: this.consumers.map((c) => ({ groupId: c.groupId, topics: [...c.topics, c.redriveTopic] })),
         relayStats: () => this.relay.stats(),
+        sagas: options.useCases.flatMap((useCase, i) => (isSaga(useCase) ? [{ name: useCase.name, groupId: this.consumers[i].groupId }] : [])),
       });
     }
   }
 
-  /** Every event this service touches: the topics it must be able to see. */
+  /** Every event this service touches, older versions its use cases receive upcast included: the topics it must be able to see. */
   get events(): readonly EventClass[] {
-    return [...new Set([...this.options.publishes, ...this.options.useCases.flatMap((u) => [...u.events])])];
+    return [...new Set([...this.options.publishes, ...this.consumers.flatMap((c) => c.readableEvents.all)])];
   }
 
   get isStarted(): boolean {
@@ -138,5 +141,10 @@ export class ServiceMessaging {
 
   publishAll(tx: SqlClient, events: readonly PendingEvent[]): Promise<EventEnvelope[]> {
     return this.publisher.publishAll(tx, events);
+  }
+
+  /** One event in several versions of its type, under one event id: see OutboxPublisher.publishVersions. */
+  publishVersions(tx: SqlClient, versions: readonly Omit<PendingEvent, 'metadata'>[], metadata?: EventMetadata): Promise<EventEnvelope[]> {
+    return this.publisher.publishVersions(tx, versions, metadata);
   }
 }

@@ -1,7 +1,7 @@
-import { jsonLogger, type Logger } from '@platform/core';
+import { stderrLogger, type LogLevel, type Logger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import type { EndpointUpdated, EventClass } from '@platform/contracts';
-import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '../src';
+import { CE, createBroker, KAFKA_CLIENTS, KafkaNaming, MESSAGING_MIGRATIONS, type Broker, type KafkaClient } from '../src';
 import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
 
 export interface MessagingHarness {
@@ -13,14 +13,21 @@ export interface MessagingHarness {
   close(): Promise<void>;
 }
 
+/** The adapter the integration specs run against: TEST_KAFKA_CLIENT, kafkajs when unset. */
+export function testKafkaClient(): KafkaClient {
+  const client = process.env['TEST_KAFKA_CLIENT'] ?? 'kafkajs';
+  if (!(KAFKA_CLIENTS as readonly string[]).includes(client)) throw new Error(`TEST_KAFKA_CLIENT must be one of ${KAFKA_CLIENTS.join(', ')} (got "${client}")`);
+  return client as KafkaClient;
+}
+
 /** A fresh database with the messaging schema and a Kafka namespace of this spec's own. */
 export async function messagingHarness(name: string, brokers?: string[]): Promise<MessagingHarness> {
   const resolvedBrokers = brokers ?? (await ensureKafka());
   const db = await createTestDatabase(name);
   await applySqlMigrations(db.pool, MESSAGING_MIGRATIONS);
-  const logger = jsonLogger(name, (process.env['TEST_LOG_LEVEL'] as 'debug') ?? 'error');
+  const logger = stderrLogger(name, (process.env['TEST_LOG_LEVEL'] as LogLevel | undefined) ?? 'error');
   const naming = new KafkaNaming(uniqueName(name).replace(/_/g, '-'));
-  const broker = new KafkaJsBroker({ brokers: resolvedBrokers, clientId: name, logger });
+  const broker = createBroker(testKafkaClient(), { brokers: resolvedBrokers, clientId: name, logger });
   return {
     db,
     brokers: resolvedBrokers,

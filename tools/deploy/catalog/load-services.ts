@@ -9,15 +9,26 @@ export interface ServiceModel {
   readonly name: string;
   readonly port: number;
   readonly publishes: readonly EventClass[];
-  readonly useCases: readonly { readonly name: string; readonly events: readonly EventClass[] }[];
+  readonly useCases: readonly { readonly name: string; readonly kind: UseCaseKind; readonly events: readonly EventClass[] }[];
 }
+
+/** How a use case handles its events: one by one, in windows, or as a saga's instances. */
+export type UseCaseKind = 'events' | 'windows' | 'saga';
 
 interface Catalog {
   readonly services: readonly { readonly name: string; readonly port: number }[];
+  readonly console: { readonly name: string; readonly port: number };
 }
 
+const readCatalog = (root: string): Catalog => JSON.parse(readFileSync(path.join(root, SERVICE_CATALOG), 'utf8')) as Catalog;
+
 export function catalogServices(root = REPO_ROOT): Catalog['services'] {
-  return (JSON.parse(readFileSync(path.join(root, SERVICE_CATALOG), 'utf8')) as Catalog).services;
+  return readCatalog(root).services;
+}
+
+/** The console: deployed beside the services, with no database and no consumer group of its own. */
+export function catalogConsole(root = REPO_ROOT): Catalog['console'] {
+  return readCatalog(root).console;
 }
 
 /**
@@ -37,7 +48,8 @@ export async function loadServices(root = REPO_ROOT): Promise<ServiceModel[]> {
     }
     const useCases = (DECLARATION.useCases ?? []).map((UseCaseClass) => {
       const useCase = new UseCaseClass();
-      return { name: useCase.name, events: [...useCase.events] };
+      const kind: UseCaseKind = 'window' in useCase ? 'windows' : 'correlate' in useCase ? 'saga' : 'events';
+      return { name: useCase.name, kind, events: [...useCase.events] };
     });
     models.push({ name: entry.name, port: entry.port, publishes: [...DECLARATION.publishes], useCases });
   }

@@ -45,6 +45,15 @@ describe('.github/workflows/ci.yml', () => {
     expect(affected.steps[run].run).toContain('--base="$NX_BASE" --head="$NX_HEAD"');
   });
 
+  it('runs on the Node.js release pinned in .node-version, before installing anything', () => {
+    const setupNode = stepIndex(affected, (s) => s.uses?.startsWith('actions/setup-node@') ?? false);
+    const install = stepIndex(affected, (s) => /\bnpm (install|ci)\b/.test(s.run ?? ''));
+    expect(affected.steps[setupNode]?.with).toMatchObject({ 'node-version-file': '.node-version' });
+    expect(affected.steps[setupNode]?.with).not.toHaveProperty('node-version');
+    expect(existsSync(path.join(REPO_ROOT, '.node-version'))).toBe(true);
+    expect(install).toBeGreaterThan(setupNode);
+  });
+
   it('gives the integration tests PostgreSQL and Kafka', () => {
     expect(affected.env?.['TEST_DATABASE_URL']).toMatch(/^postgres:\/\//);
     const kafka = stepIndex(affected, (s) => s.run === 'node tools/kafka/kafka.mjs start');

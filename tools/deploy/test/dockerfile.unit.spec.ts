@@ -32,9 +32,10 @@ describe('docker/Dockerfile', () => {
     expect(stageNames).toEqual(['build', 'deps', 'runtime']);
   });
 
-  it('bases every stage on Node 20 slim (or distroless)', () => {
+  it('bases every stage on the slim (or distroless) image of the Node major pinned in .node-version', () => {
+    const major = readRepoFile('.node-version').trim().split('.')[0];
     const base = dockerfile.getInitialARGs().find((arg) => arg.getProperty()?.getName() === 'NODE_IMAGE')?.getProperty()?.getValue();
-    expect(base).toMatch(/^(node:20[\w.-]*-slim|gcr\.io\/distroless\/nodejs20[\w.-]*)$/);
+    expect(base).toMatch(new RegExp(`^(node:${major}[\\w.-]*-slim|gcr\\.io/distroless/nodejs${major}[\\w.-]*)$`));
     for (const from of froms) expect(from.getImageName()).toBe('${NODE_IMAGE}');
   });
 

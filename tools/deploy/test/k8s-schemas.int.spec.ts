@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import { ENVIRONMENTS } from '../paths';
-import { catalogServices } from '../catalog/load-services';
+import { catalogConsole, catalogServices } from '../catalog/load-services';
 import { filesUnder, kustomizeBuild, readDocuments, type Resource } from './manifests';
 import { resourceErrors } from './schemas/validate-resource';
 
@@ -21,7 +21,7 @@ describe('Kubernetes manifests validate against their schemas', () => {
   });
 
   // What the overlays produce after their patches: the resources `kubectl apply -k` sends.
-  const overlays = ENVIRONMENTS.flatMap((env) => services.map((service) => [env, service] as const));
+  const overlays = ENVIRONMENTS.flatMap((env) => [...services, catalogConsole().name].map((service) => [env, service] as const));
   it.each(overlays)('kustomize build of %s/%s', (env, service) => {
     const resources = kustomizeBuild(env, service);
     for (const resource of resources) expect({ kind: resource.kind, name: resource.metadata.name, errors: resourceErrors(resource) }).toMatchObject({ errors: [] });

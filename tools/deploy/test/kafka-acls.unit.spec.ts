@@ -1,8 +1,10 @@
 /// <reference types="jest" />
 import { KafkaNaming } from '@platform/messaging';
 import { loadServices, type ServiceModel } from '../catalog/load-services';
+import { serviceAcls } from '../kafka/acls';
 import { SETTINGS } from '../settings';
 import { readDocuments, single } from './manifests';
+import { MemberJoinedV1, MemberJoinedV2, VERSIONED_SERVICES } from './versioned-events';
 
 interface Acl {
   type: string;
@@ -17,7 +19,7 @@ const aclsOf = (service: string): Acl[] => {
 };
 
 /** Topics on which the committed KafkaUser of `service` allows `operation`. */
-const topicsAllowing = (acls: readonly Acl[], operation: string) =>
+const topicsAllowing = (acls: readonly { resource: Acl['resource']; operations: readonly string[] }[], operation: string) =>
   acls
     .filter((a) => a.resource.type === 'topic' && a.operations.includes(operation))
     .map((a) => a.resource.name)
@@ -36,7 +38,8 @@ describe('KafkaUser ACLs follow the code', () => {
   });
 
   const published = (s: ServiceModel) => s.publishes.map((e) => naming.topic(e));
-  const consumed = (s: ServiceModel) => [...new Set(s.useCases.flatMap((u) => u.events.map((e) => naming.topic(e))))];
+  // What each use case's consumer subscribes to: its declared versions and the older ones it receives upcast.
+  const consumed = (s: ServiceModel) => [...new Set(s.useCases.flatMap((u) => naming.useCase(s.name, u).topics))];
   const deadLetters = (s: ServiceModel) => s.useCases.map((u) => naming.deadLetterTopic(s.name, u.name));
   const redrives = (s: ServiceModel) => s.useCases.map((u) => naming.redriveTopic(s.name, u.name));
 
@@ -46,6 +49,13 @@ describe('KafkaUser ACLs follow the code', () => {
 
   it('reads only the topics its use cases declare and its own redrive topics', () => {
     for (const s of services) expect(topicsAllowing(aclsOf(s.name), 'Read')).toEqual([...consumed(s), ...redrives(s)].sort());
+  });
+
+  it('lets a use case that declares v2 read the v1 topic too, which it receives upcast', () => {
+    const [, greetings] = VERSIONED_SERVICES;
+    expect(topicsAllowing(serviceAcls(greetings, naming), 'Read')).toEqual(
+      [naming.topic(MemberJoinedV1), naming.topic(MemberJoinedV2), naming.redriveTopic('greetings', 'welcome')].sort(),
+    );
   });
 
   it('describes exactly the topics it reads or writes', () => {
@@ -87,11 +97,11 @@ describe('KafkaUser ACLs follow the code', () => {
     }
   });
 
-  it('lets notifications write none of the users topics, and users (no use cases) read nothing', () => {
+  it('lets notifications write none of the users topics, and templates (no use cases) read nothing', () => {
     const notifications = aclsOf('notifications');
     const users = services.find((s) => s.name === 'users')!;
     for (const topic of published(users)) expect(topicsAllowing(notifications, 'Write')).not.toContain(topic);
-    expect(topicsAllowing(aclsOf('users'), 'Read')).toEqual([]);
+    expect(topicsAllowing(aclsOf('templates'), 'Read')).toEqual([]);
   });
 
   it('is one SCRAM-SHA-512 user per service, named after it, on the platform Kafka cluster', () => {

@@ -1,11 +1,12 @@
 /// <reference types="jest" />
-import { EVENT_REGISTRY } from '@platform/contracts';
+import { EVENT_REGISTRY, RetireApis } from '@platform/contracts';
 import { KafkaNaming } from '@platform/messaging';
 import { loadServices, type ServiceModel } from '../catalog/load-services';
 import { COMPOSE_TOPICS_SCRIPT } from '../generated-files';
-import { assertEachEventHasOnePublisher } from '../kafka/topics';
+import { assertEachEventHasOnePublisher, ownedTopics } from '../kafka/topics';
 import { SETTINGS } from '../settings';
 import { readDocuments, readRepoFile, type Resource } from './manifests';
+import { SendGreetingV1, SendGreetingV2, VERSIONED_COMMANDS } from './versioned-events';
 
 /** The committed KafkaTopic resources, by the service directory they are deployed with. */
 function committedTopics(services: readonly ServiceModel[]): { service: string; topic: Resource }[] {
@@ -81,6 +82,32 @@ describe('Kafka topics generated from the contracts', () => {
 
     it("an event published outside its domain", () => {
       expect(() => assertEachEventHasOnePublisher([service('intruder', [first])], [first])).toThrow(/belongs to .* but intruder publishes it/);
+    });
+
+    describe('a command (sent by any service, handled by its own domain)', () => {
+      const command = RetireApis;
+      const handler = (name: string): ServiceModel => ({ name, port: 1, publishes: [], useCases: [{ name: 'retire', events: [command] }] as unknown as ServiceModel['useCases'] });
+      const sender = service('users', [command]);
+
+      it('is deployed with the service that handles it, not with the one that sends it', () => {
+        expect(() => assertEachEventHasOnePublisher([sender, handler('endpoints')], [command])).not.toThrow();
+        const own = (model: ServiceModel) => ownedTopics(model, naming).map((t) => t.topic);
+        expect(own(handler('endpoints'))).toContain(naming.topic(command));
+        expect(own(sender)).not.toContain(naming.topic(command));
+      });
+
+      it('in two versions: the service that handles v2 handles v1 too (upcast), and deploys both topics', () => {
+        const greetings: ServiceModel = { name: 'greetings', port: 1, publishes: [], useCases: [{ name: 'greet', kind: 'events', events: [SendGreetingV2] }] };
+        const members = service('members', [SendGreetingV1, SendGreetingV2]);
+        expect(() => assertEachEventHasOnePublisher([members, greetings], VERSIONED_COMMANDS)).not.toThrow();
+        expect(ownedTopics(greetings, naming).map((t) => t.topic)).toEqual(expect.arrayContaining([naming.topic(SendGreetingV1), naming.topic(SendGreetingV2)]));
+      });
+
+      it('handled by two services, by one outside its domain, or sent by none', () => {
+        expect(() => assertEachEventHasOnePublisher([sender, handler('endpoints'), handler('other')], [command])).toThrow(/handled by endpoints and other/);
+        expect(() => assertEachEventHasOnePublisher([sender, handler('other')], [command])).toThrow(/belongs to endpoints but other handles it/);
+        expect(() => assertEachEventHasOnePublisher([handler('endpoints')], [command])).toThrow(/sent by no service/);
+      });
     });
   });
 });

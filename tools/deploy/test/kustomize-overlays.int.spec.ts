@@ -1,6 +1,6 @@
 /// <reference types="jest" />
 import { KafkaNaming } from '@platform/messaging';
-import { catalogServices, loadServices, type ServiceModel } from '../catalog/load-services';
+import { catalogConsole, catalogServices, loadServices, type ServiceModel } from '../catalog/load-services';
 import { ownedTopics } from '../kafka/topics';
 import { ENVIRONMENTS, type Environment } from '../paths';
 import { databaseCluster, kafkaUserName, SETTINGS } from '../settings';
@@ -23,9 +23,9 @@ describe('kubectl apply -k k8s/overlays/<env>/<service>', () => {
 
   const cases = ENVIRONMENTS.flatMap((env) => catalogServices().map(({ name }) => [env, name] as const));
 
-  it('has one overlay per environment and catalog service, and no other', () => {
+  it('has one overlay per environment and catalog service, one for the console (console-workload.int.spec.ts), and no other', () => {
     const overlays = filesUnder('k8s/overlays').map((file) => file.replace(/^k8s\/overlays\/(.+)\/kustomization\.yaml$/, '$1'));
-    expect(overlays.sort()).toEqual(cases.map(([env, name]) => `${env}/${name}`).sort());
+    expect(overlays.sort()).toEqual([...cases.map(([env, name]) => `${env}/${name}`), ...ENVIRONMENTS.map((env) => `${env}/${catalogConsole().name}`)].sort());
   });
 
   it.each(cases)('%s/%s deploys the whole service and nothing of any other', (env, name) => {

@@ -2,7 +2,7 @@
 import { loadServiceConfig } from '@platform/service-kit';
 import { catalogServices } from '../catalog/load-services';
 import { ENVIRONMENTS } from '../paths';
-import { kafkaBootstrap, SETTINGS } from '../settings';
+import { authSecret, kafkaBootstrap, SETTINGS } from '../settings';
 import { kustomizeBuild, single, type Resource } from './manifests';
 
 interface Probe {
@@ -13,6 +13,7 @@ interface Probe {
 }
 interface EnvVar {
   name: string;
+  value?: string;
   valueFrom?: { secretKeyRef?: { name: string; key: string } };
 }
 interface PodSpec {
@@ -135,27 +136,67 @@ describe.each(cases)('%s/%s workload', (env, name, port) => {
     expect(r.limits.memory).toBeTruthy();
   });
 
-  it('takes DATABASE_URL from its CloudNativePG secret and the Kafka password from its KafkaUser secret', () => {
+  /** The database cluster's bootstrap and its managed roles. */
+  const clusterSpec = () =>
+    single(resources, 'Cluster').spec as {
+      bootstrap: { initdb: { database: string; owner: string; postInitApplicationSQL: string[] } };
+      managed: { roles: { name: string; login: boolean; passwordSecret: { name: string } }[] };
+    };
+  /** The container's variables as the kubelet sets them: secrets stood in by `secrets`, $(VAR) expanded from the variables before. */
+  const containerEnv = (secrets: Record<string, string>) => {
+    const values: Record<string, string> = {};
+    for (const e of pod.containers[0].env) {
+      const ref = e.valueFrom?.secretKeyRef;
+      values[e.name] = ref ? secrets[`${ref.name}/${ref.key}`] : (e.value ?? '').replace(/\$\(([A-Z_]+)\)/g, (_m, v: string) => values[v] ?? `$(${v})`);
+    }
+    return values;
+  };
+
+  it('migrates as the database owner (its CloudNativePG secret) and runs as the runtime role, whose password CNPG sets from the Secret the pod reads', () => {
     const cluster = single(resources, 'Cluster');
+    const { bootstrap, managed } = clusterSpec();
+    expect(envVar('MIGRATION_DATABASE_URL')).toEqual({ name: `${cluster.metadata.name}-app`, key: 'uri' });
+    expect(bootstrap.initdb.owner).toBe(`${name}_migrator`);
+
+    const runtime = new URL(containerEnv({ [`${cluster.metadata.name}-runtime/password`]: 'c0ffee' })['DATABASE_URL']);
+    expect(runtime).toMatchObject({ username: `${name}_svc`, password: 'c0ffee', hostname: `${cluster.metadata.name}-rw`, pathname: `/${bootstrap.initdb.database}` });
+    const [role] = managed.roles;
+    expect(managed.roles).toHaveLength(1);
+    expect(role).toMatchObject({ name: runtime.username, login: true, passwordSecret: { name: envVar('DATABASE_RUNTIME_PASSWORD')?.name } });
+    // Created at initdb with the privileges `npm start` gives it: rows only, on whatever the migrator creates.
+    expect(bootstrap.initdb.postInitApplicationSQL).toEqual(
+      expect.arrayContaining([`CREATE ROLE ${role.name} LOGIN;`, `ALTER DEFAULT PRIVILEGES FOR ROLE ${name}_migrator GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLES TO ${role.name};`]),
+    );
+  });
+
+  it('takes the Kafka password from its KafkaUser secret and the token key from the platform-auth Secret', () => {
     const user = single(resources, 'KafkaUser');
-    expect(envVar('DATABASE_URL')).toEqual({ name: `${cluster.metadata.name}-app`, key: 'uri' });
     expect(envVar('KAFKA_SASL_PASSWORD')).toEqual({ name: user.metadata.name, key: 'password' });
+    expect(envVar('AUTH_JWT_SECRET')).toEqual(authSecret);
+    expect(config['AUTH_JWT_SECRET']).toBeUndefined();
     expect(config['KAFKA_SASL_USERNAME']).toBe(user.metadata.name);
   });
 
-  it("passes the service's configuration check", () => {
+  it("passes the service's configuration check in production mode, as the image runs it", () => {
     const cluster = single(resources, 'Cluster');
-    const { database, owner } = (cluster.spec as { bootstrap: { initdb: { database: string; owner: string } } }).bootstrap.initdb;
-    // The shape of the `uri` CloudNativePG writes into `<cluster>-app`.
-    const uri = `postgresql://${owner}:generated@${cluster.metadata.name}-rw.${SETTINGS.namespace}:5432/${database}`;
-    // Secrets are only references here: stand in their values, as the kubelet will.
-    const loaded = loadServiceConfig({ service: name, port: 1 }, { ...config, DATABASE_URL: uri, KAFKA_SASL_PASSWORD: 'from-the-kafka-user-secret' });
+    const { database, owner } = clusterSpec().bootstrap.initdb;
+    // Secrets are only references here: stand in their values, as the kubelet will. The `uri`
+    // has the shape CloudNativePG writes into `<cluster>-app`.
+    const env = containerEnv({
+      [`${cluster.metadata.name}-app/uri`]: `postgresql://${owner}:generated@${cluster.metadata.name}-rw.${SETTINGS.namespace}:5432/${database}`,
+      [`${cluster.metadata.name}-runtime/password`]: 'c0ffee',
+      [`${name}/password`]: 'from-the-kafka-user-secret',
+      [`${authSecret.name}/${authSecret.key}`]: 'a-jwt-secret-of-at-least-32-characters',
+    });
+    const loaded = loadServiceConfig({ service: name, port: 1 }, { ...config, ...env, NODE_ENV: 'production' });
     expect(loaded).toMatchObject({
       port,
       kafkaBrokers: [kafkaBootstrap()],
       kafkaNamespace: '',
       shutdownTimeoutMs: SETTINGS.shutdownTimeoutMs,
       kafkaSasl: { mechanism: 'scram-sha-512', username: name, password: 'from-the-kafka-user-secret' },
+      migrationDatabaseUrl: env['MIGRATION_DATABASE_URL'],
+      databaseUrl: env['DATABASE_URL'],
     });
     expect(config['LOG_FORMAT']).toBe('json');
   });

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { backoffDelayMs, sleep, type Backoff, type Logger } from '@platform/core';
+import { backoffDelayMs, sleep, type Backoff, type Logger, type SqlClient } from '@platform/core';
 import { CommandHandler, ConcurrencyError, PostgresEventStore, StreamOrderError } from '@platform/event-store';
 import { OutboxPublisher } from '@platform/messaging';
-import { EntityNotFound, nestLogger, Transactions } from '@platform/service-kit';
+import { assertMayChange, EntityNotFound, serviceLogger, Transactions } from '@platform/service-kit';
 import { API_SNAPSHOTS, apiDecider, apiStream, type ApiCommand, type ApiState } from './api';
 import type { ApiEvent } from './api.events';
 import { integrationEventFor } from './api.integration';
@@ -95,7 +95,7 @@ export async function retryLostRaces<T>(
 @Injectable()
 export class ApiCommands {
   private readonly handler: CommandHandler<ApiCommand, ApiEvent, ApiState>;
-  private readonly logger = nestLogger('ApiCommands');
+  private readonly logger = serviceLogger('ApiCommands');
 
   constructor(
     private readonly store: PostgresEventStore,
@@ -105,7 +105,11 @@ export class ApiCommands {
     this.handler = new CommandHandler(store, apiDecider, { snapshots: API_SNAPSHOTS, logger: this.logger });
   }
 
-  async execute(apiId: string, command: ApiCommand, options: { ifMatch?: number; correlationId: string }): Promise<CommandOutcome> {
+  /**
+   * `actor`: the user the request acts for; a command on an API someone else owns is refused
+   * (403), decided on the stream's state in the command's own transaction.
+   */
+  async execute(apiId: string, command: ApiCommand, options: { ifMatch?: number; correlationId: string; actor?: string }): Promise<CommandOutcome> {
     try {
       return await retryLostRaces(apiId, options.ifMatch, () => this.attempt(apiId, command, options), { logger: this.logger });
     } catch (error) {
@@ -115,22 +119,39 @@ export class ApiCommands {
     }
   }
 
-  private attempt(apiId: string, command: ApiCommand, options: { ifMatch?: number; correlationId: string }): Promise<CommandOutcome> {
+  /**
+   * One command in the caller's transaction (a use case's inbox transaction): append and
+   * integration events commit with the caller's work; a lost race fails the whole transaction.
+   */
+  async executeIn(sql: SqlClient, apiId: string, command: ApiCommand, metadata: { expectedVersion?: number; correlationId?: string }): Promise<CommandOutcome> {
+    const result = await this.handler.handle(apiStream(apiId), command, {
+      expectedVersion: metadata.expectedVersion,
+      writer: this.store.inTransaction(sql),
+      metadata: { correlationId: metadata.correlationId },
+    });
+    const first = result.version - result.events.length;
+    const integration = result.events.flatMap((event, i) => {
+      const pending = integrationEventFor(event, result.state, first + i + 1);
+      return pending ? [{ ...pending, metadata: { correlationId: metadata.correlationId, causationId: event.id } }] : [];
+    });
+    await this.publisher.publishAll(sql, integration);
+    return { state: result.state, version: result.version };
+  }
+
+  /** The API's current state as its stream says, read in the caller's transaction. */
+  async load(sql: SqlClient, apiId: string): Promise<CommandOutcome> {
+    const { state, version } = await this.handler.load(apiStream(apiId), this.store.inTransaction(sql));
+    return { state, version };
+  }
+
+  private attempt(apiId: string, command: ApiCommand, options: { ifMatch?: number; correlationId: string; actor?: string }): Promise<CommandOutcome> {
     return this.transactions.run(async ({ sql }) => {
-      const result = await this.handler.handle(apiStream(apiId), command, {
-        expectedVersion: options.ifMatch,
-        writer: this.store.inTransaction(sql),
-        metadata: { correlationId: options.correlationId },
-      });
-      const first = result.version - result.events.length;
-      await this.publisher.publishAll(
-        sql,
-        result.events.map((event, i) => ({
-          ...integrationEventFor(event, result.state, first + i + 1),
-          metadata: { correlationId: options.correlationId, causationId: event.id },
-        })),
-      );
-      return { state: result.state, version: result.version };
+      if (options.actor !== undefined && command.type !== 'CreateApi') {
+        const current = await this.load(sql, apiId);
+        if (current.version === 0) throw new EntityNotFound('API', apiId);
+        assertMayChange({ userId: options.actor, roles: [] }, current.state.ownerId, `API ${apiId}`);
+      }
+      return this.executeIn(sql, apiId, command, { expectedVersion: options.ifMatch, correlationId: options.correlationId });
     });
   }
 }

@@ -1,4 +1,4 @@
-import type { HttpMethod } from '@platform/contracts';
+import type { ApiStatus, HttpMethod } from '@platform/contracts';
 
 /**
  * The API aggregate's own events, as stored in its event-store stream. They are internal:
@@ -11,7 +11,10 @@ export type ApiEvent =
   | { type: 'EndpointAdded'; data: EndpointData }
   | { type: 'EndpointChanged'; data: EndpointData }
   | { type: 'EndpointRemoved'; data: { endpointId: string; method: HttpMethod; path: string } }
-  | { type: 'ApiDeprecated'; data: { reason: string } };
+  | { type: 'ApiDeprecated'; data: { reason: string } }
+  | { type: 'RetentionHoldPlaced'; data: { reason: string } }
+  | { type: 'ApiRetired'; data: { closureId: string; previousStatus: ApiStatus } }
+  | { type: 'ApiRestored'; data: { closureId: string; status: ApiStatus } };
 
 export interface EndpointData {
   readonly endpointId: string;
@@ -20,4 +23,14 @@ export interface EndpointData {
   readonly upstreamUrl: string;
 }
 
-export const API_EVENT_TYPES: readonly ApiEvent['type'][] = ['ApiRegistered', 'ApiDetailsChanged', 'EndpointAdded', 'EndpointChanged', 'EndpointRemoved', 'ApiDeprecated'];
+export const API_EVENT_TYPES: readonly ApiEvent['type'][] = [
+  'ApiRegistered',
+  'ApiDetailsChanged',
+  'EndpointAdded',
+  'EndpointChanged',
+  'EndpointRemoved',
+  'ApiDeprecated',
+  'RetentionHoldPlaced',
+  'ApiRetired',
+  'ApiRestored',
+];

@@ -11,6 +11,11 @@ export interface ApiState {
   readonly basePath: string;
   readonly status: ApiStatus;
   readonly endpoints: ReadonlyMap<string, EndpointData>;
+  /** Why the API must be kept: it refuses retirement. */
+  readonly retentionHold: string | null;
+  /** The account closure that retired it, and the status it had before. */
+  readonly retiredBy: string | null;
+  readonly statusBeforeRetirement: ApiStatus | null;
 }
 
 export type ApiCommand =
@@ -19,9 +24,23 @@ export type ApiCommand =
   | { type: 'AddEndpoint'; endpointId: string; method: HttpMethod; path: string; upstreamUrl: string }
   | { type: 'UpdateEndpoint'; endpointId: string; method?: HttpMethod; path?: string; upstreamUrl?: string }
   | { type: 'RemoveEndpoint'; endpointId: string }
-  | { type: 'DeprecateApi'; reason: string };
+  | { type: 'DeprecateApi'; reason: string }
+  | { type: 'PlaceRetentionHold'; reason: string }
+  | { type: 'RetireApi'; closureId: string }
+  | { type: 'RestoreApi'; closureId: string };
 
-export const initialApiState = (): ApiState => ({ exists: false, apiId: '', ownerId: '', name: '', basePath: '', status: 'active', endpoints: new Map() });
+export const initialApiState = (): ApiState => ({
+  exists: false,
+  apiId: '',
+  ownerId: '',
+  name: '',
+  basePath: '',
+  status: 'active',
+  endpoints: new Map(),
+  retentionHold: null,
+  retiredBy: null,
+  statusBeforeRetirement: null,
+});
 
 export function evolve(state: ApiState, event: ApiEvent): ApiState {
   switch (event.type) {
@@ -39,12 +58,23 @@ export function evolve(state: ApiState, event: ApiEvent): ApiState {
     }
     case 'ApiDeprecated':
       return { ...state, status: 'deprecated' };
+    case 'RetentionHoldPlaced':
+      return { ...state, retentionHold: event.data.reason };
+    case 'ApiRetired':
+      return { ...state, status: 'retired', retiredBy: event.data.closureId, statusBeforeRetirement: event.data.previousStatus };
+    case 'ApiRestored':
+      return { ...state, status: event.data.status, retiredBy: null, statusBeforeRetirement: null };
   }
 }
 
 function assertCanChange(state: ApiState): void {
   if (!state.exists) throw new EntityNotFound('API', state.apiId || '(unknown)');
   if (state.status === 'deprecated') throw new BusinessRuleViolation('api-deprecated', `API ${state.apiId} is deprecated and refuses changes`);
+  if (state.status === 'retired') throw new BusinessRuleViolation('api-retired', `API ${state.apiId} is retired and refuses changes`);
+}
+
+function assertExists(state: ApiState): void {
+  if (!state.exists) throw new EntityNotFound('API', state.apiId || '(unknown)');
 }
 
 function assertRouteFree(state: ApiState, method: HttpMethod, path: string, except?: string): void {
@@ -99,6 +129,19 @@ export function decide(command: ApiCommand, state: ApiState): ApiEvent[] {
     case 'DeprecateApi':
       assertCanChange(state);
       return [{ type: 'ApiDeprecated', data: { reason: command.reason } }];
+    case 'PlaceRetentionHold':
+      assertExists(state);
+      return state.retentionHold === command.reason ? [] : [{ type: 'RetentionHoldPlaced', data: { reason: command.reason } }];
+    case 'RetireApi':
+      assertExists(state);
+      if (state.retentionHold !== null) throw new BusinessRuleViolation('retention-hold', `API ${state.apiId} is under a retention hold: ${state.retentionHold}`);
+      // Retired already (by this closure, or another): nothing more to do, and nothing to restore for this one.
+      return state.status === 'retired' ? [] : [{ type: 'ApiRetired', data: { closureId: command.closureId, previousStatus: state.status } }];
+    case 'RestoreApi':
+      assertExists(state);
+      return state.status === 'retired' && state.retiredBy === command.closureId
+        ? [{ type: 'ApiRestored', data: { closureId: command.closureId, status: state.statusBeforeRetirement ?? 'active' } }]
+        : [];
   }
 }
 
@@ -107,7 +150,8 @@ export const apiDecider = { initialState: initialApiState, evolve, decide };
 
 export const API_SNAPSHOTS = {
   every: 25,
-  schemaVersion: 1,
+  // 2: retention hold and retirement in the state
+  schemaVersion: 2,
   toSnapshot: (state: ApiState) => ({ ...state, endpoints: [...state.endpoints.values()] }),
   fromSnapshot: (json: unknown) => {
     const stored = json as Omit<ApiState, 'endpoints'> & { endpoints: EndpointData[] };

@@ -37,6 +37,22 @@ describe('API aggregate', () => {
     }
   });
 
+  it('retires an API for a closure unless it is under a retention hold, and restores it only for that closure', () => {
+    const closure = '7b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a17';
+    const deprecated = run([{ type: 'DeprecateApi', reason: 'v2' }, { type: 'RetireApi', closureId: closure }], created());
+    expect(deprecated).toMatchObject({ status: 'retired', retiredBy: closure, statusBeforeRetirement: 'deprecated' });
+    expect(() => decide(add(e1, 'GET', '/x'), deprecated)).toThrow(/retired/);
+    expect(decide({ type: 'RetireApi', closureId: closure }, deprecated)).toEqual([]);
+    expect(decide({ type: 'RestoreApi', closureId: 'another' }, deprecated)).toEqual([]);
+    expect(run([{ type: 'RestoreApi', closureId: closure }], deprecated)).toMatchObject({ status: 'deprecated', retiredBy: null });
+    const held = run([{ type: 'PlaceRetentionHold', reason: 'audit 2026' }], created());
+    expect(held.retentionHold).toBe('audit 2026');
+    expect(() => decide({ type: 'RetireApi', closureId: closure }, held)).toThrow(/retention hold: audit 2026/);
+    expect(integrationEventFor({ type: 'RetentionHoldPlaced', data: { reason: 'x' } }, held, 2)).toBeUndefined();
+    const retired = decide({ type: 'RetireApi', closureId: closure }, created());
+    expect(integrationEventFor(retired[0], retired.reduce(evolve, created()), 2)).toMatchObject({ payload: { status: 'retired', version: 2 } });
+  });
+
   it('reports unknown APIs and endpoints as not found', () => {
     expect(() => decide(add(e1, 'GET', '/x'), initialApiState())).toThrow(EntityNotFound);
     expect(() => decide({ type: 'RemoveEndpoint', endpointId: e1 }, created())).toThrow(EntityNotFound);
@@ -53,6 +69,7 @@ describe('API aggregate', () => {
     const [removed] = decide({ type: 'RemoveEndpoint', endpointId: e1 }, before);
     const after = evolve(before, removed);
     const integration = integrationEventFor(removed, after, 3);
+    if (!integration) throw new Error('EndpointRemoved leaves as an integration event');
     expect(integration.payload).toEqual({ apiId, ownerId, endpointId: e1, method: 'GET', path: '/orders', version: 3 });
     expect(() => assertValidEvent(integration.event, integration.payload)).not.toThrow();
   });

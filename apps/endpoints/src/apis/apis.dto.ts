@@ -1,11 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { API_STATUSES, HTTP_METHODS, PATH_PATTERN, type ApiStatus, type HttpMethod } from '@platform/contracts';
-import { IsIn, IsOptional, IsString, IsUrl, IsUUID, Length, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUrl, Length, Matches } from 'class-validator';
 
 const URL_RULES = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
 
+/** The owner is the caller (the token's subject), never a field: a body naming one is refused (400). */
 export class CreateApiDto {
-  @ApiProperty({ format: 'uuid', description: 'The owning user.' }) @IsUUID() ownerId!: string;
   @ApiProperty({ example: 'Orders' }) @IsString() @Length(1, 200) name!: string;
   @ApiProperty({ example: '/orders', pattern: PATH_PATTERN.source }) @Matches(PATH_PATTERN) basePath!: string;
 }
@@ -17,6 +17,10 @@ export class ChangeApiDto {
 
 export class DeprecateApiDto {
   @ApiProperty({ example: 'v2 replaces it' }) @IsString() @Length(1, 500) reason!: string;
+}
+
+export class PlaceHoldDto {
+  @ApiProperty({ example: 'legal hold: audit 2026' }) @IsString() @Length(1, 500) reason!: string;
 }
 
 export class AddEndpointDto {
@@ -44,6 +48,7 @@ export class ApiView {
   @ApiProperty() name!: string;
   @ApiProperty() basePath!: string;
   @ApiProperty({ enum: API_STATUSES }) status!: ApiStatus;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the API is kept: it refuses retirement by an account closure.' }) retentionHold!: string | null;
   @ApiProperty({ description: 'Stream version; also the ETag.' }) version!: number;
   @ApiProperty({ type: [EndpointView] }) endpoints!: EndpointView[];
 }

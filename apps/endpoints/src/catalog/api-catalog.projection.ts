@@ -1,6 +1,6 @@
 import { type SqlClient } from '@platform/core';
 import type { Projection, RecordedEvent } from '@platform/event-store';
-import type { ApiEvent } from '../apis/api.events';
+import { API_EVENT_TYPES, type ApiEvent } from '../apis/api.events';
 
 type Data<T extends ApiEvent['type']> = Extract<ApiEvent, { type: T }>['data'];
 
@@ -11,7 +11,7 @@ type Data<T extends ApiEvent['type']> = Extract<ApiEvent, { type: T }>['data'];
  */
 export const apiCatalogProjection: Projection = {
   name: 'api-catalog',
-  eventTypes: ['ApiRegistered', 'ApiDetailsChanged', 'EndpointAdded', 'EndpointChanged', 'EndpointRemoved', 'ApiDeprecated'],
+  eventTypes: [...API_EVENT_TYPES],
 
   async apply(event: RecordedEvent, tx: SqlClient): Promise<void> {
     const apiId = event.streamId.replace(/^api-/, '');
@@ -33,6 +33,15 @@ export const apiCatalogProjection: Projection = {
       }
       case 'ApiDeprecated':
         await touch(tx, apiId, version, event.recordedAt, "status = 'deprecated'", []);
+        return;
+      case 'RetentionHoldPlaced':
+        await touch(tx, apiId, version, event.recordedAt, 'retention_hold = $4', [(event.data as Data<'RetentionHoldPlaced'>).reason]);
+        return;
+      case 'ApiRetired':
+        await touch(tx, apiId, version, event.recordedAt, "status = 'retired'", []);
+        return;
+      case 'ApiRestored':
+        await touch(tx, apiId, version, event.recordedAt, 'status = $4', [(event.data as Data<'ApiRestored'>).status]);
         return;
       case 'EndpointAdded': {
         const d = event.data as Data<'EndpointAdded'>;

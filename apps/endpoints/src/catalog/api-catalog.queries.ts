@@ -17,7 +17,7 @@ export class ApiCatalogQueries {
 
   async detail(apiId: string): Promise<ApiView | undefined> {
     const [api] = await this.dataSource.query(
-      `SELECT api_id AS id, owner_id AS "ownerId", name, base_path AS "basePath", status, version FROM api_catalog WHERE api_id = $1`,
+      `SELECT api_id AS id, owner_id AS "ownerId", name, base_path AS "basePath", status, retention_hold AS "retentionHold", version FROM api_catalog WHERE api_id = $1`,
       [apiId],
     );
     if (!api) return undefined;

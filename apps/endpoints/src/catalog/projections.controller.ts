@@ -1,14 +1,15 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ProjectionProgress, ProjectionStatus } from '@platform/event-store';
-import { nestLogger } from '@platform/service-kit';
+import { OPERATOR_ROLE, RequireRoles, serviceLogger } from '@platform/service-kit';
 import { Projections } from '../event-store/event-store.providers';
 
-/** Operating the read models: where each projection is, and rebuilding one from zero. */
+/** Operating the read models: where each projection is, and rebuilding one from zero. Operators only. */
 @ApiTags('projections')
+@RequireRoles(OPERATOR_ROLE)
 @Controller('projections')
 export class ProjectionsController {
-  private readonly logger = nestLogger('Projection');
+  private readonly logger = serviceLogger('Projection');
 
   constructor(private readonly projections: Projections) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Metrics } from '@platform/core';
 import { PostgresEventStore, ProjectionRunner } from '@platform/event-store';
-import { METRICS, nestLogger, poolOf } from '@platform/service-kit';
+import { METRICS, poolOf, serviceLogger } from '@platform/service-kit';
 import { DataSource } from 'typeorm';
 import { apiCatalogProjection } from '../catalog/api-catalog.projection';
 
@@ -9,7 +9,7 @@ import { apiCatalogProjection } from '../catalog/api-catalog.projection';
 export const eventStoreProvider = {
   provide: PostgresEventStore,
   inject: [DataSource, METRICS],
-  useFactory: (dataSource: DataSource, metrics: Metrics) => new PostgresEventStore(poolOf(dataSource), { logger: nestLogger('EventStore'), metrics }),
+  useFactory: (dataSource: DataSource, metrics: Metrics) => new PostgresEventStore(poolOf(dataSource), { logger: serviceLogger('EventStore'), metrics }),
 };
 
 /** Keeps the read models (list and detail views) following the store while the service runs. */
@@ -18,7 +18,7 @@ export class Projections implements OnApplicationBootstrap, BeforeApplicationShu
   readonly catalog: ProjectionRunner;
 
   constructor(store: PostgresEventStore, @Inject(METRICS) metrics: Metrics) {
-    this.catalog = new ProjectionRunner(store, apiCatalogProjection, { logger: nestLogger('Projection'), metrics });
+    this.catalog = new ProjectionRunner(store, apiCatalogProjection, { logger: serviceLogger('Projection'), metrics });
   }
 
   onApplicationBootstrap(): void {

@@ -1,5 +1,6 @@
 import { Controller, Get, NotFoundException, Param, ParseUUIDPipe } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { ApiForbiddenResponse, ApiNotFoundResponse, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { assertMayRead, CurrentCaller, type Caller } from '@platform/service-kit';
 import { DataSource } from 'typeorm';
 
 export class NotificationView {
@@ -25,16 +26,20 @@ export class NotificationsController {
 
   @Get('users/:userId/notifications')
   @ApiOkResponse({ type: [NotificationView], description: "A user's notifications, oldest first." })
-  forUser(@Param('userId', ParseUUIDPipe) userId: string): Promise<NotificationView[]> {
+  @ApiForbiddenResponse({ description: "Another user's notifications (operators may read them)." })
+  forUser(@Param('userId', ParseUUIDPipe) userId: string, @CurrentCaller() caller: Caller): Promise<NotificationView[]> {
+    assertMayRead(caller, userId, `the notifications of user ${userId}`);
     return this.dataSource.query(`${SELECT} WHERE user_id = $1 ORDER BY created_at, id`, [userId]);
   }
 
   @Get('notifications/:id')
   @ApiOkResponse({ type: NotificationView })
   @ApiNotFoundResponse()
-  async get(@Param('id', ParseUUIDPipe) id: string): Promise<NotificationView> {
-    const [row] = await this.dataSource.query(`${SELECT} WHERE id = $1`, [id]);
+  @ApiForbiddenResponse({ description: "Another user's notification (operators may read it)." })
+  async get(@Param('id', ParseUUIDPipe) id: string, @CurrentCaller() caller: Caller): Promise<NotificationView> {
+    const [row] = await this.dataSource.query<NotificationView[]>(`${SELECT} WHERE id = $1`, [id]);
     if (!row) throw new NotFoundException(`notification ${id} not found`);
+    assertMayRead(caller, row.userId, `notification ${id}`);
     return row;
   }
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { NotificationSent, UserCreated, type TemplateChannel } from '@platform/contracts';
+import { UserCreated, type TemplateChannel } from '@platform/contracts';
 import type { EnvelopeOf, HandlerContext, UseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
+import { recordNotification } from '../notifications/record-notification';
 import { render } from '../templates/render';
 
 const EVENTS = [UserCreated] as const;
@@ -38,11 +39,6 @@ export class WelcomeUseCase implements UseCase<typeof EVENTS> {
       subject: render(source.subject, variables),
       ...(template ? { templateId: template.template_id, templateRevision: template.revision } : {}),
     };
-    await tx.query(
-      `INSERT INTO notifications (id, user_id, kind, channel, subject, body, template_id, template_revision, caused_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [notification.notificationId, user.userId, notification.kind, notification.channel, notification.subject, render(source.body, variables), template?.template_id ?? null, template?.revision ?? null, event.id],
-    );
-    await publish(NotificationSent, notification);
+    await recordNotification({ tx, publish }, notification, render(source.body, variables), event.id);
   }
 }

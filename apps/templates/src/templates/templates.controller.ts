@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Put } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
-import { CorrelationId } from '@platform/service-kit';
+import { ApiConflictResponse, ApiForbiddenResponse, ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiTags, ApiUnprocessableEntityResponse } from '@nestjs/swagger';
+import { CorrelationId, OPERATOR_ROLE, RequireRoles } from '@platform/service-kit';
 import { CreateTemplateDto, TemplateView, UpdateTemplateDto } from './templates.dto';
 import { TemplatesService } from './templates.service';
 
@@ -10,6 +10,8 @@ export class TemplatesController {
   constructor(private readonly templates: TemplatesService) {}
 
   @Post()
+  @RequireRoles(OPERATOR_ROLE)
+  @ApiForbiddenResponse({ description: 'Templates are written by operators only.' })
   @ApiCreatedResponse({ type: TemplateView, description: 'Created as revision 1; TemplateUpdated is published.' })
   @ApiConflictResponse({ description: 'A template with that name exists.' })
   @ApiUnprocessableEntityResponse({ description: 'Malformed placeholders.' })
@@ -18,6 +20,8 @@ export class TemplatesController {
   }
 
   @Put(':id')
+  @RequireRoles(OPERATOR_ROLE)
+  @ApiForbiddenResponse({ description: 'Templates are written by operators only.' })
   @ApiOkResponse({ type: TemplateView, description: 'A new revision; TemplateUpdated is published (nothing when unchanged).' })
   @ApiNotFoundResponse()
   update(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateTemplateDto, @CorrelationId() correlationId: string): Promise<TemplateView> {

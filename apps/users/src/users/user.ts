@@ -1,5 +1,5 @@
 import { BusinessRuleViolation } from '@platform/service-kit';
-import type { DeactivationReason, UserDeactivated, UserRenamed } from '@platform/contracts';
+import type { DeactivationReason, UserDeactivated, UserReactivated, UserRenamed } from '@platform/contracts';
 
 /** The users domain: pure decisions, no database and no Kafka. */
 export type UserStatus = 'active' | 'deactivated';
@@ -25,6 +25,12 @@ export function rename(user: User, displayName: string): { user: User; event: Us
   const name = displayName.trim();
   if (name === user.displayName) return { user, event: null };
   return { user: { ...user, displayName: name }, event: { userId: user.id, displayName: name, previousDisplayName: user.displayName } };
+}
+
+/** Undoes a deactivation (a failed account closure); an active user stays as it is. */
+export function reactivate(user: User): { user: User; event: UserReactivated | null } {
+  if (user.status === 'active') return { user, event: null };
+  return { user: { ...user, status: 'active' }, event: { userId: user.id } };
 }
 
 export function deactivate(user: User, reason: DeactivationReason, note?: string): { user: User; event: UserDeactivated } {

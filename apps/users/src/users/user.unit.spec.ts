@@ -1,5 +1,5 @@
 import { BusinessRuleViolation } from '@platform/service-kit';
-import { deactivate, normalizeEmail, rename, type User } from './user';
+import { deactivate, normalizeEmail, reactivate, rename, type User } from './user';
 
 const ada: User = { id: '4b0c3f3e-8a57-4b8e-9d6a-0c1f5f0f2a10', email: 'ada@example.com', displayName: 'Ada', status: 'active' };
 
@@ -20,6 +20,12 @@ describe('user domain', () => {
     expect(event).toEqual({ userId: ada.id, reason: 'requested', note: 'moving on' });
     expect(() => rename(user, 'Other')).toThrow(BusinessRuleViolation);
     expect(() => deactivate(user, 'abuse')).toThrow(/deactivated/);
+  });
+
+  it('reactivates a deactivated user once; an active user is left as it is', () => {
+    const { user } = deactivate(ada, 'requested');
+    expect(reactivate(user)).toEqual({ user: ada, event: { userId: ada.id } });
+    expect(reactivate(ada)).toEqual({ user: ada, event: null });
   });
 
   it('normalizes e-mail addresses so uniqueness ignores case', () => {

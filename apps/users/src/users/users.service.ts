@@ -22,16 +22,19 @@ export class UsersService {
     private readonly publisher: OutboxPublisher,
   ) {}
 
-  async register(email: string, displayName: string, correlationId: string): Promise<UserView> {
+  /** `id`: the registering user's own (their token's subject), or none for a new id (an operator registering someone). */
+  async register(id: string | undefined, email: string, displayName: string, correlationId: string): Promise<UserView> {
     try {
       return await this.transactions.run(async ({ manager, sql }) => {
-        const user = manager.create(UserEntity, { id: randomUUID(), email: normalizeEmail(email), displayName: displayName.trim(), status: 'active' });
+        const user = manager.create(UserEntity, { id: id ?? randomUUID(), email: normalizeEmail(email), displayName: displayName.trim(), status: 'active' });
         await manager.insert(UserEntity, user);
         await this.publisher.publish(sql, UserCreated, { userId: user.id, email: user.email, displayName: user.displayName }, { correlationId });
         return view(await manager.findOneByOrFail(UserEntity, { id: user.id }));
       });
     } catch (error) {
-      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
+      const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: string; constraint?: string }) : undefined;
+      if (driverError?.code === UNIQUE_VIOLATION && driverError.constraint === 'users_pkey') throw new ConflictException(`user ${id} is registered already`);
+      if (driverError?.code === UNIQUE_VIOLATION) {
         throw new ConflictException(`a user with e-mail ${normalizeEmail(email)} already exists`);
       }
       throw error;

@@ -3,7 +3,7 @@ import { defineEvent, EventContract } from '../contract';
 
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
-export const API_STATUSES = ['active', 'deprecated'] as const;
+export const API_STATUSES = ['active', 'deprecated', 'retired'] as const;
 export type ApiStatus = (typeof API_STATUSES)[number];
 /** `/orders/{id}`: starts with a slash, no spaces, no query string. */
 export const PATH_PATTERN = /^\/[A-Za-z0-9\-._~{}/]*$/;
@@ -35,10 +35,10 @@ export class ApiUpdated {
     type: 'endpoints.api-updated',
     version: 1,
     key: (e) => e.apiId,
-    description: "An API's name, base path or status changed (deprecation included).",
+    description: "An API's name, base path or status changed (deprecation, retirement by an account closure and restoration included).",
     examples: {
       valid: { apiId: uuid, ownerId: owner, name: 'Orders v2', basePath: '/orders', status: 'deprecated', version: 4 },
-      invalid: { apiId: uuid, ownerId: owner, name: 'Orders', basePath: '/orders', status: 'retired', version: 4 },
+      invalid: { apiId: uuid, ownerId: owner, name: 'Orders', basePath: '/orders', status: 'archived', version: 4 },
     },
   });
 

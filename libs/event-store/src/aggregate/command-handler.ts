@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errorMessage, silentLogger, type Logger } from '@platform/core';
 import { ConcurrencyError } from '../store/errors';
+import type { ClosedBooks } from '../store/close-books';
 import type { AppendResult, EventMetadata, NewEvent } from '../store/event';
 import type { EventStore, EventStoreWriter } from '../store/event-store';
 import { fold, snapshotDue, type Decider, type DomainEvent, type SnapshotPolicy } from './decider';
@@ -77,6 +78,29 @@ export class CommandHandler<C, E extends DomainEvent, S> {
     const state = fold(this.decider.evolve, loaded.state, decided);
     await this.snapshotIfDue(writer, stream, loaded.version, appended.streamVersion, state);
     return { state, version: appended.streamVersion, events, appended };
+  }
+
+  /**
+   * Closes the stream's books (EventStore.closeBooks) with an opening event decided from the
+   * aggregate's state: `opening(state)` must be an event whose `evolve` gives the state to go on
+   * from whatever state it is applied to (an opening balance, not a change), because from now on
+   * loads start at it. The state is folded from the open books read under the stream's lock, so
+   * no command slips in between.
+   */
+  closeBooks(stream: string, opening: (state: S, version: number) => E, options: { expectedVersion?: number; metadata?: EventMetadata } = {}): Promise<ClosedBooks> {
+    return this.store.closeBooks(
+      stream,
+      (openBooks) => {
+        const state = fold(
+          this.decider.evolve,
+          this.decider.initialState(),
+          openBooks.map((event) => ({ type: event.type, data: event.data }) as E),
+        );
+        const event = opening(state, openBooks[openBooks.length - 1].streamVersion);
+        return { type: event.type, data: event.data, id: randomUUID(), ...(options.metadata ? { metadata: options.metadata } : {}) };
+      },
+      { expectedVersion: options.expectedVersion },
+    );
   }
 
   // A snapshot only saves reading: failing to write one must not fail a command that committed.

@@ -18,6 +18,10 @@ export const EVENT_STORE_METRICS = {
     name: 'event_store_held_back_seconds',
     help: 'Since the oldest held-back event was recorded; 0 when none is held back.',
   },
+  streamLengthCrossings: {
+    name: 'event_store_stream_length_crossings_total',
+    help: "Appends that carried a stream's open books (its events since its books were last closed) past the configured length (streamLengthWarning) or a multiple of it.",
+  },
 } as const;
 
 /** Events counted behind a checkpoint at most: a rebuild from zero must not make each scrape scan the whole store. */

@@ -97,7 +97,7 @@ export async function headPosition(client: SqlClient): Promise<number> {
 
 /**
  * Where a projection's checkpoint is and how many committed events follow it in the global
- * order (through the (transaction_id, global_position) index, at most `limit`); undefined
+ * order, closed books included (through the (transaction_id, global_position) indexes, at most `limit`); undefined
  * before its checkpoint row exists.
  */
 export async function checkpointLag(client: SqlClient, name: string, limit: number): Promise<{ globalPosition: number; behind: number } | undefined> {
@@ -105,6 +105,9 @@ export async function checkpointLag(client: SqlClient, name: string, limit: numb
     `SELECT p.global_position,
             (SELECT count(*) FROM (SELECT 1 FROM event_store.events e
                                     WHERE (e.transaction_id, e.global_position) > (p.transaction_id, p.global_position)
+                                    UNION ALL
+                                    SELECT 1 FROM event_store.archived_events a
+                                    WHERE (a.transaction_id, a.global_position) > (p.transaction_id, p.global_position)
                                     LIMIT $2) AS after) AS behind
        FROM event_store.projections p WHERE p.name = $1`,
     [name, limit],

@@ -22,10 +22,11 @@ class ApplyFailure extends Error {
 
 class CheckpointMoved extends Error {}
 
-async function applyAll(projection: Projection, events: readonly RecordedEvent[], tx: SqlClient): Promise<void> {
+async function applyAll(store: PostgresEventStore, projection: Projection, events: readonly RecordedEvent[], tx: SqlClient): Promise<void> {
   for (let index = 0; index < events.length; index++) {
     try {
-      await projection.apply(events[index], tx);
+      // Upcast here, not when read: an event that cannot be stops the projection at that event.
+      await projection.apply(store.upcaster.upcast(events[index]), tx);
     } catch (error) {
       throw new ApplyFailure(index, error);
     }
@@ -38,13 +39,13 @@ async function applyAll(projection: Projection, events: readonly RecordedEvent[]
  * reason other than the database's) stops the projection there: see recordFailure.
  */
 export async function runBatch(store: PostgresEventStore, projection: Projection, from: LogPosition, batchSize: number): Promise<BatchOutcome> {
-  const page = await store.readAll({ after: from, limit: batchSize, types: projection.eventTypes });
+  const page = await store.readAllStored({ after: from, limit: batchSize, types: projection.eventTypes });
   if (page.events.length === 0 && sameLogPosition(page.next, from)) return { kind: 'applied', applied: 0, next: from, caughtUp: true, heldBack: page.heldBack };
   try {
     await store.transaction(async ({ sql }) => {
       const current = await lockCheckpoint(sql, projection.name);
       if (!sameLogPosition(current.position, from)) throw new CheckpointMoved();
-      await applyAll(projection, page.events, sql);
+      await applyAll(store, projection, page.events, sql);
       await saveCheckpoint(sql, projection.name, page.next);
     });
   } catch (error) {
@@ -74,7 +75,7 @@ async function recordFailure(
     for (;;) {
       await sql.query('SAVEPOINT before_failed_event');
       try {
-        await applyAll(projection, events.slice(0, failure.index), sql);
+        await applyAll(store, projection, events.slice(0, failure.index), sql);
         break;
       } catch (error) {
         await sql.query('ROLLBACK TO SAVEPOINT before_failed_event');

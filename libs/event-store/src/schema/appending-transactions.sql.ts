@@ -21,9 +21,9 @@ export const APPENDING_LOCK_CLASSES = 65_536;
  * The next id event_store.transaction_ids will hand out, read outside MVCC: pg_sequence_last_value
  * is the last one handed out (by any session, committed or not; NULL before the first).
  */
-const NEXT_ID = `coalesce(pg_sequence_last_value('event_store.transaction_ids'::regclass) + 1, ${TRANSACTION_ID_BASE})`;
+export const NEXT_ID = `coalesce(pg_sequence_last_value('event_store.transaction_ids'::regclass) + 1, ${TRANSACTION_ID_BASE})`;
 
-const ISOLATION_CHECK = (what: string) => `
+export const ISOLATION_CHECK = (what: string) => `
     IF current_setting('transaction_isolation') <> 'read committed' THEN
       RAISE EXCEPTION '${what} needs READ COMMITTED, not %', current_setting('transaction_isolation')
         USING ERRCODE = '0A000';
@@ -39,7 +39,7 @@ const ISOLATION_CHECK = (what: string) => `
  * order_conflict: this transaction took its id (by appending elsewhere) before the stream's
  * last writer took its own.
  */
-const APPEND_FUNCTION_V2 = `
+export const APPEND_FUNCTION_V2 = `
   CREATE OR REPLACE FUNCTION event_store.append_to_stream(
     p_stream_id text,
     p_expected  bigint,
@@ -175,6 +175,78 @@ const APPEND_FUNCTION_V2 = `
 `;
 
 /**
+ * event_store.read_all as of migration 1765000000002 (exported so that a later migration's down can
+ * restore it; the text is the migration's, unchanged).
+ */
+export const READ_ALL_FUNCTION_V1 = `  -- A page of the global order after (p_after_tx, p_after_pos), below the horizon, read in
+  -- statements after the horizon's (so with newer snapshots: READ COMMITTED only). Every event
+  -- below the horizon is visible to each of them, so they agree. The first row carries only
+  -- held_back (committed events wait at or above the horizon: the greatest id, from the end of
+  -- the index, whatever the statistics say) and frontier (the last event below the horizon: a
+  -- short page may move its checkpoint there although a type filter left the tail out); the
+  -- page's events follow, in order, without a join or a sort around them.
+  CREATE OR REPLACE FUNCTION event_store.read_all(p_after_tx xid8, p_after_pos bigint, p_limit integer, p_types text[] DEFAULT NULL)
+  RETURNS TABLE (
+    r_held_back boolean, r_frontier_tx xid8, r_frontier_pos bigint,
+    r_event_id uuid, r_event_type text, r_stream_id text, r_stream_version bigint, r_global_position bigint,
+    r_transaction_id xid8, r_data jsonb, r_metadata jsonb, r_recorded_at timestamptz
+  ) LANGUAGE plpgsql AS $read$
+  DECLARE
+    v_horizon xid8;
+  BEGIN
+    ${ISOLATION_CHECK('event_store.read_all')}
+    SELECT r.horizon INTO v_horizon FROM event_store.read_horizon() r;
+    SELECT f.transaction_id, f.global_position INTO r_frontier_tx, r_frontier_pos
+      FROM event_store.events f
+     WHERE f.transaction_id < v_horizon
+     ORDER BY f.transaction_id DESC, f.global_position DESC
+     LIMIT 1;
+    r_held_back := coalesce((SELECT max(h.transaction_id) FROM event_store.events h) >= v_horizon, false);
+    RETURN NEXT;
+    IF r_frontier_tx IS NULL THEN
+      RETURN;
+    END IF;
+    RETURN QUERY
+      SELECT NULL::boolean, NULL::xid8, NULL::bigint,
+             e.event_id, e.event_type, e.stream_id, e.stream_version, e.global_position, e.transaction_id,
+             e.data, e.metadata, e.recorded_at
+        FROM event_store.events e
+       WHERE (e.transaction_id, e.global_position) > (p_after_tx, p_after_pos)
+         AND e.transaction_id < v_horizon
+         AND (p_types IS NULL OR e.event_type = ANY (p_types))
+       ORDER BY e.transaction_id, e.global_position
+       LIMIT p_limit;
+  END
+  $read$;
+
+`;
+
+/** event_store.hold_back as of migration 1765000000002 (see READ_ALL_FUNCTION_V1). */
+export const HOLD_BACK_FUNCTION_V1 = `  -- What holds readers back: the horizon, the committed events at or above it (and since when
+  -- the oldest waits), and the registered transaction that sets it, if one does.
+  CREATE OR REPLACE FUNCTION event_store.hold_back(
+    OUT horizon xid8, OUT held_back_events bigint, OUT held_back_ms float8,
+    OUT holder boolean, OUT holder_pid integer, OUT holder_age_ms float8
+  ) LANGUAGE plpgsql AS $hold$
+  BEGIN
+    ${ISOLATION_CHECK('event_store.hold_back')}
+    SELECT r.horizon, r.holder, r.holder_pid INTO horizon, holder, holder_pid FROM event_store.read_horizon() r;
+    held_back_events := 0;
+    IF (SELECT max(e.transaction_id) FROM event_store.events e) >= horizon THEN
+      SELECT count(*), (extract(epoch FROM clock_timestamp() - min(e.recorded_at)) * 1000)::float8
+        INTO held_back_events, held_back_ms
+        FROM event_store.events e WHERE e.transaction_id >= horizon;
+    END IF;
+    IF holder_pid IS NOT NULL THEN
+      SELECT (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::float8 INTO holder_age_ms
+        FROM pg_catalog.pg_stat_activity a WHERE a.pid = holder_pid;
+    END IF;
+  END
+  $hold$;
+
+`;
+
+/**
  * Migration 1765000000002: readers wait only for transactions that can still append to this
  * store. Until now an event's place in the global order was its transaction's xid, and readers
  * stopped below the cluster-wide snapshot xmin: a transaction open anywhere on the server (in
@@ -241,70 +313,7 @@ export const APPENDING_TRANSACTIONS_UP = `
   END
   $horizon$;
 
-  -- A page of the global order after (p_after_tx, p_after_pos), below the horizon, read in
-  -- statements after the horizon's (so with newer snapshots: READ COMMITTED only). Every event
-  -- below the horizon is visible to each of them, so they agree. The first row carries only
-  -- held_back (committed events wait at or above the horizon: the greatest id, from the end of
-  -- the index, whatever the statistics say) and frontier (the last event below the horizon: a
-  -- short page may move its checkpoint there although a type filter left the tail out); the
-  -- page's events follow, in order, without a join or a sort around them.
-  CREATE OR REPLACE FUNCTION event_store.read_all(p_after_tx xid8, p_after_pos bigint, p_limit integer, p_types text[] DEFAULT NULL)
-  RETURNS TABLE (
-    r_held_back boolean, r_frontier_tx xid8, r_frontier_pos bigint,
-    r_event_id uuid, r_event_type text, r_stream_id text, r_stream_version bigint, r_global_position bigint,
-    r_transaction_id xid8, r_data jsonb, r_metadata jsonb, r_recorded_at timestamptz
-  ) LANGUAGE plpgsql AS $read$
-  DECLARE
-    v_horizon xid8;
-  BEGIN
-    ${ISOLATION_CHECK('event_store.read_all')}
-    SELECT r.horizon INTO v_horizon FROM event_store.read_horizon() r;
-    SELECT f.transaction_id, f.global_position INTO r_frontier_tx, r_frontier_pos
-      FROM event_store.events f
-     WHERE f.transaction_id < v_horizon
-     ORDER BY f.transaction_id DESC, f.global_position DESC
-     LIMIT 1;
-    r_held_back := coalesce((SELECT max(h.transaction_id) FROM event_store.events h) >= v_horizon, false);
-    RETURN NEXT;
-    IF r_frontier_tx IS NULL THEN
-      RETURN;
-    END IF;
-    RETURN QUERY
-      SELECT NULL::boolean, NULL::xid8, NULL::bigint,
-             e.event_id, e.event_type, e.stream_id, e.stream_version, e.global_position, e.transaction_id,
-             e.data, e.metadata, e.recorded_at
-        FROM event_store.events e
-       WHERE (e.transaction_id, e.global_position) > (p_after_tx, p_after_pos)
-         AND e.transaction_id < v_horizon
-         AND (p_types IS NULL OR e.event_type = ANY (p_types))
-       ORDER BY e.transaction_id, e.global_position
-       LIMIT p_limit;
-  END
-  $read$;
-
-  -- What holds readers back: the horizon, the committed events at or above it (and since when
-  -- the oldest waits), and the registered transaction that sets it, if one does.
-  CREATE OR REPLACE FUNCTION event_store.hold_back(
-    OUT horizon xid8, OUT held_back_events bigint, OUT held_back_ms float8,
-    OUT holder boolean, OUT holder_pid integer, OUT holder_age_ms float8
-  ) LANGUAGE plpgsql AS $hold$
-  BEGIN
-    ${ISOLATION_CHECK('event_store.hold_back')}
-    SELECT r.horizon, r.holder, r.holder_pid INTO horizon, holder, holder_pid FROM event_store.read_horizon() r;
-    held_back_events := 0;
-    IF (SELECT max(e.transaction_id) FROM event_store.events e) >= horizon THEN
-      SELECT count(*), (extract(epoch FROM clock_timestamp() - min(e.recorded_at)) * 1000)::float8
-        INTO held_back_events, held_back_ms
-        FROM event_store.events e WHERE e.transaction_id >= horizon;
-    END IF;
-    IF holder_pid IS NOT NULL THEN
-      SELECT (extract(epoch FROM clock_timestamp() - a.xact_start) * 1000)::float8 INTO holder_age_ms
-        FROM pg_catalog.pg_stat_activity a WHERE a.pid = holder_pid;
-    END IF;
-  END
-  $hold$;
-
-  ${APPEND_FUNCTION_V2}
+${READ_ALL_FUNCTION_V1}${HOLD_BACK_FUNCTION_V1}  ${APPEND_FUNCTION_V2}
 `;
 
 /** Reverts to xid order. Events appended meanwhile keep their store ids, which that order's readers never reach. */

@@ -3,6 +3,7 @@ import type { ExpectedVersion } from './expected-version';
 import type { ReadAllOptions, ReadAllPage } from './read-all';
 import type { ReadStreamOptions } from './read-stream';
 import type { Snapshot } from './snapshots';
+import type { CloseBooksOptions, ClosedBooks, Summarize } from './close-books';
 
 export interface AppendOptions {
   /** Default 'any' (no check). */
@@ -28,4 +29,6 @@ export interface EventStore extends EventStoreWriter {
   /** The global order, gap-safe: see ReadAllPage and LogPosition. */
   readAll<T = unknown>(options?: ReadAllOptions): Promise<ReadAllPage<T>>;
   readSnapshot<S = unknown>(stream: string): Promise<Snapshot<S> | undefined>;
+  /** Summarizes the stream's open books into one event that opens the next ones; the rest moves to the archive (see PostgresEventStore). */
+  closeBooks(stream: string, summarize: Summarize, options?: CloseBooksOptions): Promise<ClosedBooks>;
 }

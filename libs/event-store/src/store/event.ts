@@ -26,6 +26,11 @@ export interface RecordedEvent<T = unknown> extends LogPosition {
   /** 1 for the stream's first event, gapless. */
   readonly streamVersion: number;
   readonly recordedAt: Date;
+  /**
+   * Set when the event was stored as an older version of a contract event and is read upcast
+   * (`type` and `data` are the newer version's): the stored type and its version.
+   */
+  readonly upcastFrom?: { readonly type: string; readonly version: number };
 }
 
 export interface AppendResult {

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { cachedRead, silentLogger, withTransaction, type Logger, type Metrics, type SqlClient } from '@platform/core';
+import type { EventClass } from '@platform/contracts';
+import { cachedRead, noopMetrics, silentLogger, withTransaction, type Logger, type Metrics, type SqlClient } from '@platform/core';
 import { EVENT_STORE_METRICS } from '../metrics/event-store-metrics';
 import { AppendSignals } from '../notify/append-signals';
 import { CatchUpSubscription, type Subscription, type SubscriptionOptions } from '../subscription/subscription';
@@ -8,8 +9,11 @@ import type { AppendResult, NewEvent, RecordedEvent } from './event';
 import type { AppendOptions, EventStore, EventStoreWriter } from './event-store';
 import { holdBackMetrics, type HoldBackMetrics } from './hold-back';
 import { readAll, type ReadAllOptions, type ReadAllPage } from './read-all';
-import { readStream, streamVersion, type ReadStreamOptions } from './read-stream';
+import { closeBooksIn, type CloseBooksOptions, type ClosedBooks, type Summarize } from './close-books';
+import { openingVersion, readStream, streamVersion, type ReadStreamOptions } from './read-stream';
 import { readSnapshot, writeSnapshot, type Snapshot } from './snapshots';
+import { DEFAULT_STREAM_LENGTH_WARNING, StreamLengthWatch } from './stream-length';
+import { StoredEventUpcaster } from '../upcasting/stored-event-upcaster';
 
 export interface PostgresEventStoreOptions {
   readonly logger?: Logger;
@@ -17,6 +21,19 @@ export interface PostgresEventStoreOptions {
   readonly notifyIntervalMs?: number;
   /** Reports how far readers are held back (holdBack()) when scraped: read then, cached 2 s. */
   readonly metrics?: Metrics;
+  /**
+   * The contract versions the code reads (events appended as `{ type: E.contract.ceType, data }`):
+   * events stored as older versions of them are read upcast, by every read (streams, the global
+   * order, subscriptions, projections, rebuilds). A registered older version without a chain of
+   * upcasters to them is refused here.
+   */
+  readonly upcastTo?: readonly EventClass[];
+  /**
+   * A stream whose open books (its events since its books were last closed, see closeBooks) pass
+   * this many events, or a multiple of it, is logged (a warning, once per crossing) and counted
+   * (event_store_stream_length_crossings_total). Default 10,000; Infinity turns it off.
+   */
+  readonly streamLengthWarning?: number;
 }
 
 const onConnection =
@@ -35,18 +52,26 @@ export interface EventStoreTransaction extends EventStoreWriter, Pick<EventStore
  */
 export class PostgresEventStore implements EventStore {
   readonly signals: AppendSignals;
+  /** Turns events stored as older contract versions into the versions the code reads. */
+  readonly upcaster: StoredEventUpcaster;
   private readonly logger: Logger;
   /** Prepared once per pooled connection: the hot path parses and plans nothing. */
   private readonly pooled: AppendStatement;
   private readonly stopReporting: (() => void)[] = [];
+  private readonly lengths: StreamLengthWatch;
 
   constructor(
     private readonly pool: Pool,
     options: PostgresEventStoreOptions = {},
   ) {
     this.logger = options.logger ?? silentLogger;
+    this.upcaster = new StoredEventUpcaster(options.upcastTo ?? []);
     this.signals = new AppendSignals(pool, this.logger, options.notifyIntervalMs);
     this.pooled = (text, values) => pool.query<AppendRow>({ name: 'event_store_append', text, values: [...values] });
+    const metrics = options.metrics ?? noopMetrics;
+    this.lengths = new StreamLengthWatch(options.streamLengthWarning ?? DEFAULT_STREAM_LENGTH_WARNING, this.logger, metrics.counter(EVENT_STORE_METRICS.streamLengthCrossings), (stream) =>
+      openingVersion(pool, stream),
+    );
     if (options.metrics) this.reportTo(options.metrics);
   }
 
@@ -70,7 +95,10 @@ export class PostgresEventStore implements EventStore {
    */
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
     const result = await appendToStream(this.pooled, stream, events, options.expectedVersion ?? 'any', { notify: false, checkIds: false });
-    if (!result.replayed) this.signals.appended();
+    if (!result.replayed) {
+      this.signals.appended();
+      await this.lengths.appended(stream, result.streamVersion - events.length, result.streamVersion);
+    }
     return result;
   }
 
@@ -79,8 +107,10 @@ export class PostgresEventStore implements EventStore {
    * own writes (outbox rows, state) commit or roll back with it. Readers are woken by a NOTIFY
    * sent at commit. A StreamOrderError here means: roll back and retry the whole transaction.
    */
-  appendInTransaction(tx: SqlClient, stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    return appendToStream(onConnection(tx), stream, events, options.expectedVersion ?? 'any', { notify: true, checkIds: true });
+  async appendInTransaction(tx: SqlClient, stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    const result = await appendToStream(onConnection(tx), stream, events, options.expectedVersion ?? 'any', { notify: true, checkIds: true });
+    if (!result.replayed) await this.lengths.appended(stream, result.streamVersion - events.length, result.streamVersion);
+    return result;
   }
 
   /** This store's writes bound to the caller's open transaction (for CommandHandler). */
@@ -91,7 +121,7 @@ export class PostgresEventStore implements EventStore {
       writeSnapshot: (snapshot) => writeSnapshot(tx, snapshot),
       // Reads on the transaction's connection: a command holds one connection, not two, so a
       // burst of commands cannot drain the pool and wait on each other forever.
-      readStream: <T>(stream: string, options?: ReadStreamOptions) => readStream<T>(tx, stream, options),
+      readStream: <T>(stream: string, options?: ReadStreamOptions) => this.readStreamOn<T>(tx, stream, options),
       readSnapshot: <S>(stream: string) => readSnapshot<S>(tx, stream),
     };
   }
@@ -105,10 +135,11 @@ export class PostgresEventStore implements EventStore {
         append: async (stream, events, options = {}) => {
           const appendResult = await appendToStream(onConnection(sql), stream, events, options.expectedVersion ?? 'any', { notify: false, checkIds: true });
           appended ||= !appendResult.replayed;
+          if (!appendResult.replayed) await this.lengths.appended(stream, appendResult.streamVersion - events.length, appendResult.streamVersion);
           return appendResult;
         },
         writeSnapshot: (snapshot) => writeSnapshot(sql, snapshot),
-        readStream: <T>(stream: string, options?: ReadStreamOptions) => readStream<T>(sql, stream, options),
+        readStream: <T>(stream: string, options?: ReadStreamOptions) => this.readStreamOn<T>(sql, stream, options),
         readSnapshot: <S>(stream: string) => readSnapshot<S>(sql, stream),
       }),
     );
@@ -117,15 +148,29 @@ export class PostgresEventStore implements EventStore {
   }
 
   readStream<T = unknown>(stream: string, options?: ReadStreamOptions): Promise<RecordedEvent<T>[]> {
-    return readStream<T>(this.pool, stream, options);
+    return this.readStreamOn<T>(this.pool, stream, options);
+  }
+
+  private async readStreamOn<T>(client: SqlClient, stream: string, options?: ReadStreamOptions): Promise<RecordedEvent<T>[]> {
+    return (await readStream(client, stream, options)).map((event) => this.upcaster.upcast<T>(event));
   }
 
   streamVersion(stream: string): Promise<number> {
     return streamVersion(this.pool, stream);
   }
 
-  readAll<T = unknown>(options?: ReadAllOptions): Promise<ReadAllPage<T>> {
-    return readAll<T>(this.pool, options);
+  /** The next page of the global order, upcast; throws at an event that cannot be (UpcastError). */
+  async readAll<T = unknown>(options?: ReadAllOptions): Promise<ReadAllPage<T>> {
+    const page = await this.readAllStored(options);
+    return { ...page, events: page.events.map((event) => this.upcaster.upcast<T>(event)) };
+  }
+
+  /**
+   * The page as stored, older versions included for a type filter: for readers that upcast each
+   * event where a failure stops them at that event (subscriptions, projections).
+   */
+  readAllStored(options: ReadAllOptions = {}): Promise<ReadAllPage> {
+    return readAll(this.pool, options.types ? { ...options, types: this.upcaster.storedTypes(options.types) } : options);
   }
 
   readSnapshot<S = unknown>(stream: string): Promise<Snapshot<S> | undefined> {
@@ -134,6 +179,25 @@ export class PostgresEventStore implements EventStore {
 
   writeSnapshot(snapshot: Snapshot): Promise<void> {
     return writeSnapshot(this.pool, snapshot);
+  }
+
+  /**
+   * Closes the books of a stream that grows without bound: `summarize` gets its open books (every
+   * event since the last closing, the previous summary first) and returns one event carrying what
+   * the aggregate still needs; it is appended as the stream's next version and opens the new
+   * books, and the events before it move to the archive (event_store.archived_events). The stream
+   * keeps its id and its version numbers, so expected versions held by callers stay meaningful
+   * (they fail as after any other append); aggregates load from the summary on (CommandHandler.
+   * closeBooks folds it for you); `readStream(s, { books: 'closed' | 'all' })` reads the archive;
+   * the global order (readAll, subscriptions, projections) keeps every archived event at its place
+   * and adds the summary at the end. Appends to the stream wait for the closing to commit; one
+   * whose expected version predates the summary is refused with ConcurrencyError.
+   */
+  async closeBooks(stream: string, summarize: Summarize, options?: CloseBooksOptions): Promise<ClosedBooks> {
+    const closed = await withTransaction(this.pool, (tx) => closeBooksIn(tx, stream, summarize, (locked) => this.readStreamOn(locked, stream), options));
+    this.signals.appended();
+    this.lengths.closed(stream, closed.openedAt);
+    return closed;
   }
 
   /** The held-back time and the transaction holding readers back: export these as metrics. */

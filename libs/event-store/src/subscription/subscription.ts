@@ -4,6 +4,7 @@ import type { RecordedEvent } from '../store/event';
 import { LOG_START, positionOf, type LogPosition } from '../store/log-position';
 import type { ReadAllOptions, ReadAllPage } from '../store/read-all';
 import { nextReadDelay } from './held-back-delay';
+import type { StoredEventUpcaster } from '../upcasting/stored-event-upcaster';
 
 export interface SubscriptionOptions<T = unknown> {
   /** Exclusive: deliver events after this place in the global order (default: from the start). */
@@ -30,7 +31,9 @@ export interface Subscription {
 }
 
 export interface SubscriptionSource {
-  readAll<T>(options: ReadAllOptions): Promise<ReadAllPage<T>>;
+  /** Pages as stored; each event is upcast (`upcaster`) right before its handler sees it. */
+  readAllStored(options: ReadAllOptions): Promise<ReadAllPage>;
+  readonly upcaster: Pick<StoredEventUpcaster, 'upcast'>;
   readonly signals: AppendSignals;
 }
 
@@ -80,9 +83,9 @@ export class CatchUpSubscription<T = unknown> implements Subscription {
     let heldBackReads = 0;
     while (!this.abort.signal.aborted) {
       const seen = signals.current;
-      let page: ReadAllPage<T>;
+      let page: ReadAllPage;
       try {
-        page = await this.source.readAll<T>({ after: this.position_, limit: this.batchSize, types: this.options.types });
+        page = await this.source.readAllStored({ after: this.position_, limit: this.batchSize, types: this.options.types });
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -93,7 +96,8 @@ export class CatchUpSubscription<T = unknown> implements Subscription {
       for (const event of page.events) {
         if (this.abort.signal.aborted) return { reason: 'stopped' };
         try {
-          await this.options.handler(event);
+          // An event that cannot be upcast ends the subscription at it, like a failing handler.
+          await this.options.handler(this.source.upcaster.upcast<T>(event));
         } catch (error) {
           this.logger.error('subscription handler failed; subscription stopped at the event', { error: errorMessage(error), eventId: event.id });
           return { reason: 'failed', error, event };

@@ -19,6 +19,7 @@ export const DLQ = {
   reason: 'dlq_reason',
   errorMessage: 'dlq_error_message',
   errorName: 'dlq_error_name',
+  /** Only when the writer is told to (DEAD_LETTER_STACKS=true): a stack shows code paths to whoever reads the topic. */
   errorStack: 'dlq_error_stack',
   retriable: 'dlq_error_retriable',
   attempts: 'dlq_attempts',
@@ -27,6 +28,8 @@ export const DLQ = {
   originalOffset: 'dlq_original_offset',
   consumerGroup: 'dlq_consumer_group',
   failedAt: 'dlq_failed_at',
+  /** On a redriven copy: the dead letter it copies (`<partition>:<offset>` of the dead-letter topic), so it is redriven once. */
+  redrivenFrom: 'dlq_redriven_from',
   /** Set when Kafka refused the letter with its bytes: why, and how many bytes the original had (it stays at its original offset). */
   valueOmitted: 'dlq_value_omitted',
 } as const;
@@ -36,7 +39,12 @@ const SLIM_HEADER_CHARS = 1024;
 
 const MAX_STACK = 8 * 1024;
 
-export function deadLetterHeaders(message: IncomingMessage, group: string, failure: DeadLetterFailure): Record<string, string> {
+export interface DeadLetterOptions {
+  /** Whether letters carry the error's stack trace (dlq_error_stack); off by default. */
+  readonly stacks?: boolean;
+}
+
+export function deadLetterHeaders(message: IncomingMessage, group: string, failure: DeadLetterFailure, options: DeadLetterOptions = {}): Record<string, string> {
   const error = failure.error instanceof Error ? failure.error : failure.error === undefined ? undefined : new Error(String(failure.error));
   const previous = Object.fromEntries(Object.entries(message.headers).filter(([name]) => !name.startsWith('dlq_')));
   return {
@@ -44,7 +52,7 @@ export function deadLetterHeaders(message: IncomingMessage, group: string, failu
     [DLQ.reason]: failure.reason,
     [DLQ.errorMessage]: error?.message ?? failure.reason,
     [DLQ.errorName]: error?.name ?? '',
-    [DLQ.errorStack]: (error?.stack ?? '').slice(0, MAX_STACK),
+    ...(options.stacks ? { [DLQ.errorStack]: (error?.stack ?? '').slice(0, MAX_STACK) } : {}),
     [DLQ.retriable]: String((error as { retriable?: boolean } | undefined)?.retriable ?? ''),
     [DLQ.attempts]: String(failure.attempts),
     // A redriven message keeps pointing at where it first came from.
@@ -87,10 +95,11 @@ export async function deadLetterInTransaction(
   group: string,
   messages: readonly IncomingMessage[],
   failure: DeadLetterFailure,
+  options: DeadLetterOptions = {},
 ): Promise<void> {
   if (messages.length === 0) return;
   const topic = naming.contractTopic(deadLetterTopic) ?? deadLetterTopic;
-  const headers = messages.map((m) => Object.fromEntries(Object.entries(deadLetterHeaders(m, group, failure)).map(([k, v]) => [k, storableText(v)])));
+  const headers = messages.map((m) => Object.fromEntries(Object.entries(deadLetterHeaders(m, group, failure, options)).map(([k, v]) => [k, storableText(v)])));
   await tx.query(
     `INSERT INTO messaging.outbox (event_id, topic, message_key, headers, payload)
      SELECT id, $1, k, h, p FROM unnest($2::uuid[], $3::text[], $4::jsonb[], $5::text[]) AS x(id, k, h, p)`,
@@ -110,10 +119,12 @@ export class DeadLetterWriter {
   constructor(
     private readonly producerFactory: () => Promise<MessageProducer>,
     private readonly logger: Logger,
+    /** Also what the letters written through the outbox (windows, saga timeouts) follow. */
+    readonly options: DeadLetterOptions = {},
   ) {}
 
   async send(topic: string, group: string, message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
-    const headers = deadLetterHeaders(message, group, failure);
+    const headers = deadLetterHeaders(message, group, failure, this.options);
     try {
       await this.produce({ topic, key: message.key ?? '', value: message.value ?? Buffer.alloc(0), headers });
     } catch (error) {
@@ -121,7 +132,11 @@ export class DeadLetterWriter {
       // Kafka refuses this letter however often it is sent (too large, most likely: the original
       // bytes plus the failure's headers). A letter without the bytes and with short headers still
       // says what failed and where the original is, instead of holding the partition forever.
-      const slim = Object.fromEntries(Object.entries({ ...headers, [DLQ.errorStack]: '' }).map(([k, v]) => [k, v.slice(0, SLIM_HEADER_CHARS)]));
+      const slim = Object.fromEntries(
+        Object.entries(headers)
+          .filter(([k]) => k !== DLQ.errorStack)
+          .map(([k, v]) => [k, v.slice(0, SLIM_HEADER_CHARS)]),
+      );
       slim[DLQ.valueOmitted] = `${message.value?.length ?? 0} bytes; the letter with them was refused: ${errorMessage(error)}`.slice(0, SLIM_HEADER_CHARS);
       await this.produce({ topic, key: (message.key ?? '').slice(0, SLIM_HEADER_CHARS), value: Buffer.alloc(0), headers: slim });
     }

@@ -1,11 +1,12 @@
-import { secondsSince, withTransaction, type SqlClient } from '@platform/core';
+import { secondsSince, traceparentOf, withLogContext, withTransaction, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { AfterCommit } from './after-commit';
-import type { ConsumerRuntime, Handling } from './handling';
+import { messageLogContext, type ConsumerRuntime, type Handling } from './handling';
 import { recordAllInInbox, recordInInbox } from './inbox';
 import { PartitionProcessor } from './partition-processor';
 import type { EnvelopeOf, UseCase } from './use-case';
+import { startProcessSpan, TransactionSpans, withSpan } from '../tracing/messaging-spans';
 
 export interface EventHandlingOptions {
   /** Events queued behind parked keys, per partition, before that partition stops fetching. */
@@ -73,7 +74,7 @@ export class EventHandling implements Handling {
         handleTogether: (messages) => this.handleTogether(messages),
         maxPerTransaction: this.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,
         deadLetter: (message, failure) => runtime.deadLetter(message, failure),
-        commit: async (offset) => void (await runtime.commit(batch, offset)),
+        commit: (offset) => runtime.commit(batch, offset),
         retries: runtime.metrics.retried,
       });
       this.processors.set(id, processor);
@@ -84,13 +85,16 @@ export class EventHandling implements Handling {
   private async handle(message: IncomingMessage): Promise<void> {
     const envelope = this.runtime.read(message);
     const committed = new AfterCommit();
+    const spans = new TransactionSpans();
     let handled = false;
-    await withTransaction(this.runtime.pool, async (tx) => {
-      if (await recordInInbox(tx, this.runtime.groupId, envelope)) {
-        await this.handleRecorded(tx, envelope, committed);
-        handled = true;
-      } else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
-    });
+    await spans.endWith(
+      withTransaction(this.runtime.pool, async (tx) => {
+        if (await recordInInbox(tx, this.runtime.groupId, envelope)) {
+          await this.handleRecorded(tx, envelope, committed, spans);
+          handled = true;
+        } else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
+      }),
+    );
     if (handled) this.runtime.metrics.handled.inc();
     committed.run(this.runtime.logger);
   }
@@ -99,26 +103,41 @@ export class EventHandling implements Handling {
   private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
     const envelopes = messages.map((m) => this.runtime.read(m));
     const committed = new AfterCommit();
+    const spans = new TransactionSpans();
     let handled = 0;
-    await withTransaction(this.runtime.pool, async (tx) => {
-      handled = 0;
-      const fresh = await recordAllInInbox(tx, this.runtime.groupId, envelopes);
-      for (const envelope of envelopes) {
-        // The same event twice in one run (a producer retry) is recorded once and handled once.
-        if (fresh.delete(envelope.id)) {
-          await this.handleRecorded(tx, envelope, committed);
-          handled += 1;
+    await spans.endWith(
+      withTransaction(this.runtime.pool, async (tx) => {
+        handled = 0;
+        const fresh = await recordAllInInbox(tx, this.runtime.groupId, envelopes);
+        for (const envelope of envelopes) {
+          // The same event twice in one run (a producer retry) is recorded once and handled once.
+          if (fresh.delete(envelope.id)) {
+            await this.handleRecorded(tx, envelope, committed, spans);
+            handled += 1;
+          }
         }
-      }
-    });
+      }),
+    );
     this.runtime.metrics.handled.inc(handled);
     committed.run(this.runtime.logger);
   }
 
-  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit): Promise<void> {
+  /**
+   * Runs the handler in the message's process span, which ends with the transaction. What the
+   * handler logs and publishes carries that span's trace (the message's own when not recorded).
+   */
+  private async handleRecorded(tx: SqlClient, envelope: ReceivedEnvelope, committed: AfterCommit, spans: TransactionSpans): Promise<void> {
+    const { groupId } = this.runtime;
+    const span = spans.add(startProcessSpan(groupId, envelope));
+    const traceparent = traceparentOf(span, envelope.traceparent);
     const started = performance.now();
     try {
-      await this.useCase.handle(envelope as EnvelopeOf<typeof this.useCase.events>, this.runtime.handlerContext(tx, envelope, committed));
+      // Every line logged while the handler runs carries the message's group, topic, partition, offset, correlation and trace.
+      await withSpan(span, () =>
+        withLogContext(messageLogContext(groupId, envelope, traceparent), () =>
+          this.useCase.handle(envelope as EnvelopeOf<typeof this.useCase.events>, this.runtime.handlerContext(tx, envelope, committed, traceparent)),
+        ),
+      );
     } finally {
       this.runtime.metrics.handlerDuration.observe(secondsSince(started));
     }

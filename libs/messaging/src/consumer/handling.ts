@@ -1,12 +1,13 @@
 import type { Pool } from 'pg';
-import type { Logger, SqlClient } from '@platform/core';
+import type { ReadableEvents } from '@platform/contracts';
+import type { LogContext, Logger, SqlClient } from '@platform/core';
 import type { EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch, TopicPartition } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
 import type { UseCaseMetrics } from '../metrics/messaging-metrics';
 import type { OutboxPublisher } from '../outbox/publisher';
 import type { AfterCommit } from './after-commit';
-import type { DeadLetterFailure } from './dead-letters';
+import type { DeadLetterFailure, DeadLetterOptions } from './dead-letters';
 import type { RetryPolicy } from './retry-policy';
 import type { HandlerContext } from './use-case';
 
@@ -27,27 +28,42 @@ export interface ConsumerRuntime {
   readonly policy: RetryPolicy;
   /** The use case's counters and histograms (no-ops unless the service provides metrics). */
   readonly metrics: UseCaseMetrics;
-  /** Decodes, validates and checks a message; throws a poison error (dead-letter at once) when it cannot be used. */
+  /** The versions the use case reads: declared, and older ones it receives upcast. */
+  readonly readableEvents: ReadableEvents;
+  /** Decodes, validates, upcasts and checks a message; throws a poison error (dead-letter at once) when it cannot be used. */
   read(message: IncomingMessage): ReceivedEnvelope;
   /** Writes the message to this use case's dead-letter topic; resolves once Kafka has it. */
   deadLetter(message: IncomingMessage, failure: DeadLetterFailure): Promise<void>;
+  /** What letters written in a transaction (through the outbox) carry, as deadLetter's do. */
+  readonly deadLetterOptions: DeadLetterOptions;
   /** The partitions this member holds since the last rebalance. */
   readonly assignment: readonly TopicPartition[];
   /** Commits the next offset to read of a partition; false when refused (after a rebalance: the next owner goes on from the last good commit). */
   commit(partition: TopicPartition, offset: string): Promise<boolean>;
-  /** A handler's context in `tx`: what it publishes is caused by `cause` (correlation, causation, trace). */
-  handlerContext(tx: SqlClient, cause: CausingEvents, committed: AfterCommit): HandlerContext;
+  /**
+   * A handler's context in `tx`: what it publishes is caused by `cause` (correlation, causation)
+   * and goes on in the trace of `traceparent` (the handling's span), else in the cause's.
+   */
+  handlerContext(tx: SqlClient, cause: CausingEvents, committed: AfterCommit, traceparent?: string): HandlerContext;
 }
 
 /** The events a handler's result is caused by: the conversation of the first, the last one itself. */
 export type CausingEvents = ReceivedEnvelope | readonly ReceivedEnvelope[];
 
-/** Metadata of what is published because of `cause`: same correlation id, caused by it, the same trace. */
-export function causedBy(cause: CausingEvents): EventMetadata {
+/**
+ * Metadata of what is published because of `cause`: same correlation id, caused by it, and in
+ * the trace of `traceparent` (the span handling it) or, without one, of the last event.
+ */
+export function causedBy(cause: CausingEvents, traceparent?: string): EventMetadata {
   const events: readonly ReceivedEnvelope[] = Array.isArray(cause) ? cause : [cause as ReceivedEnvelope];
   const first = events[0];
   const last = events[events.length - 1];
-  return { correlationId: first?.correlationId, causationId: last?.id, traceparent: last?.traceparent };
+  return { correlationId: first?.correlationId, causationId: last?.id, traceparent: traceparent ?? last?.traceparent };
+}
+
+/** The log context of handling `envelope` in `group`: where it was read, its correlation id and the trace of its handling. */
+export function messageLogContext(group: string, envelope: ReceivedEnvelope, traceparent = envelope.traceparent): LogContext {
+  return { group, topic: envelope.topic, partition: envelope.partition, offset: envelope.offset, correlationId: envelope.correlationId, traceparent };
 }
 
 /**

@@ -9,8 +9,8 @@ export interface GroupMembership {
   readonly onAssigned: (assigned: readonly TopicPartition[]) => void;
   /** Partitions may move: drop in-memory state; the fetch resumes at the committed offsets. */
   readonly onRebalancing: () => void;
-  /** The client gave up for good. */
-  readonly onCrashed: () => void;
+  /** The client gave up for good (it does not restart by itself). */
+  readonly onCrashed: (error: unknown) => void;
 }
 
 /** A connected consumer of the group with the membership events every use-case consumer logs. */
@@ -18,13 +18,19 @@ export async function joinGroup(membership: GroupMembership): Promise<GroupConsu
   const { broker, groupId, logger } = membership;
   const consumer = await broker.consumer({ groupId });
   consumer.onAssignment((assigned) => {
+    // Every assignment starts from the committed offsets, so in-memory state goes here too, not
+    // only on the rebalance notice: kafkajs re-joins without one when the coordinator forgot the
+    // member (UNKNOWN_MEMBER_ID after its session expired) and when it restarts after a crash. A
+    // member that kept its state then held offsets that another member had meanwhile committed
+    // past; they never finished, and the partition's commit point stopped moving for good.
+    membership.onRebalancing();
     membership.onAssigned(assigned);
     logger.info('partitions assigned', { group: groupId, partitions: assigned.length });
   });
   consumer.onRebalancing(membership.onRebalancing);
   consumer.onCrash((error) => {
-    membership.onCrashed();
-    logger.error('consumer crashed and will not restart', { group: groupId, ...errorFields(error) });
+    logger.error('consumer crashed and the client will not restart it', { group: groupId, ...errorFields(error) });
+    membership.onCrashed(error);
   });
   return consumer;
 }

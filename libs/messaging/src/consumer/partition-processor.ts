@@ -14,7 +14,8 @@ export interface PartitionProcessorOptions {
   /** Most messages handled together in one transaction. */
   readonly maxPerTransaction?: number;
   readonly deadLetter: (message: IncomingMessage, failure: DeadLetterFailure) => Promise<void>;
-  readonly commit: (offset: string) => Promise<void>;
+  /** Commits the next offset to read; false when Kafka refused (it is tried again later). */
+  readonly commit: (offset: string) => Promise<boolean>;
   readonly policy: RetryPolicy;
   readonly logger: Logger;
   /** Messages waiting behind parked keys before fetching this partition pauses. */
@@ -33,6 +34,12 @@ export interface PartitionProcessorOptions {
 /** Defaults: about one fetch of 1 KiB events per partition, and ten commits a second at most. */
 export const DEFAULT_MAX_BUFFERED = 100;
 export const DEFAULT_COMMIT_INTERVAL_MS = 100;
+/**
+ * A refused commit (the coordinator moving, the broker restarting) is tried again after this
+ * long: otherwise a partition whose traffic stopped keeps its last commit forever, and its lag
+ * never drains although every event was handled.
+ */
+export const COMMIT_RETRY_MS = 1000;
 
 interface Buffered {
   readonly message: IncomingMessage;
@@ -328,13 +335,13 @@ export class PartitionProcessor {
     }
   }
 
-  /** Commits within the commit interval: everything finished until then goes in one commit. */
-  private commitSoon(): void {
+  /** Commits within the commit interval (or `delayMs`): everything finished until then goes in one commit. */
+  private commitSoon(delayMs = this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS): void {
     if (this.commitTimer || this.stopped) return;
     this.commitTimer = setTimeout(() => {
       this.commitTimer = undefined;
       void this.commit().catch((error) => this.options.logger.debug('offset commit failed', { group: this.options.group, ...errorFields(error) }));
-    }, this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS);
+    }, delayMs);
   }
 
   /** Commits the tracker's position; calls overlapping a commit in progress are folded into one more. */
@@ -348,8 +355,8 @@ export class PartitionProcessor {
         this.commitAgain = false;
         const offset = this.tracker.committable();
         if (offset !== undefined && offset !== this.lastCommitted) {
-          await this.options.commit(offset);
-          this.lastCommitted = offset;
+          if (await this.options.commit(offset)) this.lastCommitted = offset;
+          else this.commitSoon(Math.max(COMMIT_RETRY_MS, this.options.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS));
         }
       } while (this.commitAgain);
     })();

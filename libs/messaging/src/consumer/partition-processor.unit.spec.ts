@@ -3,7 +3,7 @@ import { silentLogger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { NonRetriableError } from '@platform/core';
 import { MalformedMessageError } from '../envelope/cloudevents-headers';
-import { PartitionProcessor } from './partition-processor';
+import { COMMIT_RETRY_MS, PartitionProcessor } from './partition-processor';
 import { retryPolicy } from './retry-policy';
 
 const message = (offset: number, key: string): IncomingMessage => ({ topic: 't', partition: 0, offset: String(offset), key, value: Buffer.from(`${key}${offset}`), headers: {}, timestamp: 0 });
@@ -25,6 +25,8 @@ interface HarnessOptions {
   readonly maxPerTransaction?: number;
   readonly maxBuffered?: number;
   readonly commitIntervalMs?: number;
+  /** How many commits Kafka refuses first. */
+  readonly refuseCommits?: number;
   /** Every handler call waits for this first. */
   readonly before?: Promise<void>;
 }
@@ -34,6 +36,7 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
   const transactions: string[][] = [];
   const deadLetters: { offset: string; failure: DeadLetterFailure }[] = [];
   const commits: string[] = [];
+  const refused: string[] = [];
   const remaining = { ...failures };
   const processor = new PartitionProcessor('t', 0, {
     group: 'g',
@@ -73,13 +76,24 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
       deadLetters.push({ offset: m.offset, failure });
     },
     commit: async (offset) => {
+      if ((more.refuseCommits ?? 0) > refused.length) {
+        refused.push(offset);
+        return false;
+      }
       commits.push(offset);
+      return true;
     },
   });
-  return { processor, handled, deadLetters, commits, transactions };
+  return { processor, handled, deadLetters, commits, refused, transactions };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
+
+/** Waits until the retries' timers have done their work: a fixed sleep flakes on a loaded machine. */
+async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 
 describe('PartitionProcessor', () => {
   it('handles in offset order and commits past the batch', async () => {
@@ -97,7 +111,7 @@ describe('PartitionProcessor', () => {
     expect(h.handled).toEqual(['b1', 'c3']);
     expect(h.commits).toEqual(['0']);
     expect(h.processor.parked).toBe(2);
-    await settle();
+    await until(() => h.processor.parked === 0 && h.commits[h.commits.length - 1] === '4');
     expect(h.handled).toEqual(['b1', 'c3', 'a0', 'a2']);
     expect(h.commits[h.commits.length - 1]).toBe('4');
     expect(h.processor.parked).toBe(0);
@@ -106,7 +120,7 @@ describe('PartitionProcessor', () => {
   it('dead-letters after the retry budget and moves the key on', async () => {
     const h = harness({ a0: 10 }, 3);
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'a')]));
-    await settle();
+    await until(() => h.commits[h.commits.length - 1] === '2');
     expect(h.deadLetters).toEqual([{ offset: '0', failure: expect.objectContaining({ reason: 'retries-exhausted', attempts: 3 }) }]);
     expect(h.handled).toEqual(['a1']);
     expect(h.commits[h.commits.length - 1]).toBe('2');
@@ -115,7 +129,7 @@ describe('PartitionProcessor', () => {
   it('waits out a database outage without spending the retry budget', async () => {
     const h = harness({ a0: { outages: 6 } }, 2);
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await until(() => h.handled.length === 2 || h.deadLetters.length > 0);
     expect(h.deadLetters).toEqual([]);
     expect(h.handled).toEqual(['b1', 'a0']);
   });
@@ -139,7 +153,7 @@ describe('PartitionProcessor', () => {
     // [a0 b1 a2] together; [b3 c4 b5] fails as a run: b3 is parked, c4 goes on, b5 waits behind b3; [d6] alone.
     expect(h.transactions).toEqual([['a0', 'b1', 'a2']]);
     expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6']);
-    await settle();
+    await until(() => h.commits[h.commits.length - 1] === '7');
     expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6', 'b3', 'b5']);
     expect(h.commits[h.commits.length - 1]).toBe('7');
   });
@@ -203,9 +217,20 @@ describe('PartitionProcessor', () => {
     await h.processor.take(batchOf([message(0, 'a')]));
     await h.processor.take(batchOf([message(1, 'b')]));
     await h.processor.take(batchOf([message(2, 'c')]));
+    await until(() => h.commits.length > 0);
     await settle();
     expect(h.handled).toEqual(['a0', 'b1', 'c2']);
     expect(h.commits).toEqual(['3']);
+  });
+
+  it('tries a refused commit again though no event follows, so a quiet partition still drains', async () => {
+    const h = harness({}, 3, false, { commitIntervalMs: 10, refuseCommits: 1 });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
+    await settle();
+    expect(h.refused).toEqual(['2']);
+    expect(h.commits).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, COMMIT_RETRY_MS + 100));
+    expect(h.commits).toEqual(['2']);
   });
 
   it('hands buffered events back when stopped: not handled, not committed', async () => {

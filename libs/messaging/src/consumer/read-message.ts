@@ -1,4 +1,4 @@
-import { InvalidPayloadError, validateEvent, type EventClass } from '@platform/contracts';
+import { InvalidPayloadError, UpcastError, validateEvent, type ReadableEvents } from '@platform/contracts';
 import { decodeHeaders, MalformedMessageError } from '../envelope/cloudevents-headers';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage } from '../kafka/broker';
@@ -6,7 +6,7 @@ import type { KafkaNaming } from '../kafka/naming';
 
 /** Errors that make a message unusable however often it is tried. */
 export function isPoisonMessageError(error: unknown): boolean {
-  return error instanceof MalformedMessageError || error instanceof InvalidPayloadError;
+  return error instanceof MalformedMessageError || error instanceof InvalidPayloadError || error instanceof UpcastError;
 }
 
 /** RFC 3339 years, 0001 to 9999: what PostgreSQL timestamps and every consumer's clock arithmetic can hold. */
@@ -33,13 +33,15 @@ function unstorablePath(value: unknown, path: string): string | undefined {
 
 /**
  * The one step every use case, per event or windowed, runs on a Kafka message before anything
- * else: decode the CloudEvents headers, find the declared event, parse and validate the payload,
- * and check that the inbox, the window store and the handler's tables can hold what it carries.
- * Returns the envelope, or throws a non-retriable MalformedMessageError / InvalidPayloadError
- * saying what is wrong, so the message goes straight to the dead-letter topic with that reason
- * instead of failing later, over and over, where a retry cannot help.
+ * else: decode the CloudEvents headers, find the event for the topic (a declared version or an
+ * older one), parse and validate the payload against the version on the wire, upcast it to the
+ * declared version, and check that the inbox, the window store and the handler's tables can
+ * hold what it carries. Returns the envelope, or throws a non-retriable MalformedMessageError /
+ * InvalidPayloadError / UpcastError saying what is wrong, so the message goes straight to the
+ * dead-letter topic with that reason instead of failing later, over and over, where a retry
+ * cannot help.
  */
-export function readMessage(message: IncomingMessage, events: readonly EventClass[], naming: KafkaNaming, redriveTopic?: string): ReceivedEnvelope {
+export function readMessage(message: IncomingMessage, events: ReadableEvents, naming: KafkaNaming, redriveTopic?: string): ReceivedEnvelope {
   const headers = decodeHeaders(message.headers);
   if (!UUID.test(headers.id)) throw new MalformedMessageError(`ce_id is not a UUID: ${JSON.stringify(headers.id.slice(0, 80))}`);
   const time = Date.parse(headers.time);
@@ -48,11 +50,12 @@ export function readMessage(message: IncomingMessage, events: readonly EventClas
   if (badHeader) throw new MalformedMessageError(`header ${JSON.stringify(badHeader[0])} holds U+0000 or an unpaired surrogate`);
   if (message.key !== null && UNSTORABLE_TEXT.test(message.key)) throw new MalformedMessageError('the key holds U+0000 or an unpaired surrogate');
   // A redriven dead letter arrives on the use case's own redrive topic: its type says what it is.
-  const contractTopic = message.topic === redriveTopic ? undefined : naming.contractTopic(message.topic);
-  const event = message.topic === redriveTopic ? events.find((e) => e.contract.ceType === headers.type) : events.find((e) => e.contract.topic === contractTopic);
-  if (!event) throw new MalformedMessageError(`no declared event matches topic ${message.topic} and type ${headers.type}`);
-  if (headers.type !== event.contract.ceType) {
-    throw new MalformedMessageError(`ce_type ${headers.type} does not belong on topic ${message.topic} (expected ${event.contract.ceType})`);
+  const redriven = message.topic === redriveTopic;
+  const contractTopic = redriven ? undefined : naming.contractTopic(message.topic);
+  const wire = redriven ? events.forCeType(headers.type) : contractTopic === undefined ? undefined : events.forTopic(contractTopic);
+  if (!wire) throw new MalformedMessageError(`no declared event matches topic ${message.topic} and type ${headers.type}`);
+  if (headers.type !== wire.contract.ceType) {
+    throw new MalformedMessageError(`ce_type ${headers.type} does not belong on topic ${message.topic} (expected ${wire.contract.ceType})`);
   }
   if (!message.value || message.value.length === 0) throw new MalformedMessageError('message has no value');
   let plain: unknown;
@@ -63,13 +66,16 @@ export function readMessage(message: IncomingMessage, events: readonly EventClas
   }
   const unstorable = unstorablePath(plain, '$');
   if (unstorable) throw new MalformedMessageError(`payload ${unstorable} holds U+0000 or an unpaired surrogate`);
-  const result = validateEvent(event, plain);
-  if (!result.ok) throw new InvalidPayloadError(event.contract.type, result.errors);
+  const result = validateEvent(wire, plain);
+  if (!result.ok) throw new InvalidPayloadError(wire.contract.type, result.errors);
+  const { event, payload } = events.upcast(wire, result.value);
   return {
     ...headers,
-    key: message.key ?? event.contract.key(result.value),
-    payload: result.value,
+    type: event.contract.ceType,
+    key: message.key ?? event.contract.key(payload),
+    payload,
     event,
+    ...(event === wire ? {} : { upcastFrom: { type: wire.contract.ceType, version: wire.contract.version } }),
     topic: message.topic,
     partition: message.partition,
     offset: message.offset,

@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
-import { errorFields, noopMetrics, type Logger, type Metrics, type SqlClient } from '@platform/core';
+import type { ReadableEvents } from '@platform/contracts';
+import { backoffDelayMs, errorFields, noopMetrics, sleep, type Logger, type Metrics, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { Broker, GroupConsumer, IncomingMessage, TopicPartition } from '../kafka/broker';
 import { USE_CASE_TOPIC_RETENTION_MS } from '../kafka/ensure-topics';
@@ -13,7 +14,7 @@ import { isWindowedUseCase, type WindowedUseCase } from '../windowing/windowed-u
 import { WindowHandling, type WindowHandlingOptions } from '../windowing/window-handling';
 import type { WindowCloser } from '../windowing/window-closer';
 import type { AfterCommit } from './after-commit';
-import type { DeadLetterFailure, DeadLetterWriter } from './dead-letters';
+import type { DeadLetterFailure, DeadLetterOptions, DeadLetterWriter } from './dead-letters';
 import { EventHandling, type EventHandlingOptions } from './event-handling';
 import { causedBy, withinDeadline, type CausingEvents, type ConsumerRuntime, type Handling } from './handling';
 import { pruneInbox } from './inbox';
@@ -21,6 +22,7 @@ import { joinGroup } from './join-group';
 import { readMessage } from './read-message';
 import { retryPolicy, type RetryPolicy } from './retry-policy';
 import type { HandlerContext, UseCase } from './use-case';
+import { useCaseEvents } from './use-case-events';
 
 /** What ServiceMessaging gives every use-case consumer. */
 export interface ConsumerDependencies {
@@ -41,7 +43,15 @@ export interface UseCaseConsumerOptions extends ConsumerDependencies, EventHandl
   readonly useCase: UseCase | WindowedUseCase | Saga;
   /** How often old inbox records are deleted (default every 10 minutes). */
   readonly inboxPruneIntervalMs?: number;
+  /**
+   * How long the consumer keeps rejoining its group after the Kafka client gave up, before it
+   * counts as crashed (liveness then fails and the pod restarts). Default 10 minutes.
+   */
+  readonly restartForMs?: number;
 }
+
+/** Waits between attempts to rejoin after the client gave up. */
+const REJOIN_BACKOFF = { initialMs: 500, maxMs: 15_000, multiplier: 2 };
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -52,7 +62,8 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  */
 export const DEFAULT_PARTITIONS_CONCURRENTLY = 6;
 
-export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'stopping' | 'stopped' | 'crashed';
+/** `rejoining`: the Kafka client gave up (a coordinator not found after a broker restart) and the consumer is joining again with a new one. */
+export type ConsumerStatus = 'idle' | 'starting' | 'running' | 'rejoining' | 'stopping' | 'stopped' | 'crashed';
 
 /**
  * Runs one use case in its own consumer group `<service>.<use case>`, subscribed to its events'
@@ -71,9 +82,12 @@ export class UseCaseConsumer implements ConsumerRuntime {
   readonly policy: RetryPolicy;
   readonly handling: Handling;
   readonly metrics: UseCaseMetrics;
+  /** The versions it reads: its declared events and their older versions, which arrive upcast. */
+  readonly readableEvents: ReadableEvents;
   /**
    * How long an inbox record is kept: as long as Kafka could deliver its event again (the
-   * longest retention of the use case's topics, its redrive topic included) plus a day. Even
+   * longest retention of the use case's topics, older versions' and its redrive topic included)
+   * plus a day. Even
    * a group reset to the earliest offset then finds every event it already handled.
    */
   readonly inboxRetentionMs: number;
@@ -85,7 +99,8 @@ export class UseCaseConsumer implements ConsumerRuntime {
   constructor(private readonly options: UseCaseConsumerOptions) {
     const { naming, service, useCase } = options;
     this.service = service;
-    this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...useCase.events.map((e) => e.contract.retentionMs)) + DAY_MS;
+    this.readableEvents = useCaseEvents(useCase);
+    this.inboxRetentionMs = Math.max(USE_CASE_TOPIC_RETENTION_MS, ...this.readableEvents.all.map((e) => e.contract.retentionMs)) + DAY_MS;
     ({ groupId: this.groupId, topics: this.topics, deadLetterTopic: this.deadLetterTopic, redriveTopic: this.redriveTopic } = naming.useCase(service, useCase));
     this.policy = retryPolicy(useCase.retry);
     this.metrics = new UseCaseMetrics(options.metrics ?? noopMetrics, useCase.name);
@@ -132,29 +147,82 @@ export class UseCaseConsumer implements ConsumerRuntime {
 
   async start(): Promise<void> {
     this.status_ = 'starting';
+    this.handling.start();
+    await this.join();
+    this.status_ = 'running';
+    this.inboxPruner = setInterval(() => void this.pruneInbox(), this.options.inboxPruneIntervalMs ?? 10 * 60 * 1000);
+    this.inboxPruner.unref();
+    this.logger.info('use case consuming', { group: this.groupId, topics: this.topics });
+  }
+
+  /** A new member of the group, fetching from the committed offsets. */
+  private async join(): Promise<void> {
     const consumer = await joinGroup({
       broker: this.options.broker,
       groupId: this.groupId,
       logger: this.logger,
       onAssigned: (assigned) => (this.assigned = assigned),
       onRebalancing: () => this.handling.rebalancing(),
-      onCrashed: () => (this.status_ = 'crashed'),
+      onCrashed: () => this.rejoin(consumer),
     });
     this.consumer = consumer;
-    this.handling.start();
-    // A new group starts at the beginning: a use case deployed later still sees every retained event.
-    await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
-    await consumer.run({
-      partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
-      onBatch: (batch) => {
-        if (batch.topic === this.redriveTopic) this.metrics.redriven.inc(batch.messages.length);
-        return this.handling.take(batch);
-      },
-    });
-    this.status_ = 'running';
-    this.inboxPruner = setInterval(() => void this.pruneInbox(), this.options.inboxPruneIntervalMs ?? 10 * 60 * 1000);
-    this.inboxPruner.unref();
-    this.logger.info('use case consuming', { group: this.groupId, topics: this.topics });
+    try {
+      // A new group starts at the beginning: a use case deployed later still sees every retained event.
+      await consumer.subscribe([...this.topics, this.redriveTopic], { fromBeginning: true });
+      await consumer.run({
+        partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
+        onBatch: (batch) => {
+          if (batch.topic === this.redriveTopic) this.metrics.redriven.inc(batch.messages.length);
+          return this.handling.take(batch);
+        },
+      });
+    } catch (error) {
+      this.consumer = undefined;
+      await consumer.stop().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * The Kafka client gave up for good (kafkajs does not restart on a coordinator it cannot find
+   * after a broker restart): the consumer joins again with a new client, with back-off, for
+   * `restartForMs`; only then does it count as crashed. Restarting the process would do the same,
+   * later and for every use case of the service at once.
+   */
+  private rejoin(crashed: GroupConsumer): void {
+    if (this.consumer !== crashed || this.status_ !== 'running') return;
+    this.status_ = 'rejoining';
+    this.consumer = undefined;
+    this.assigned = [];
+    this.handling.rebalancing();
+    const until = Date.now() + (this.options.restartForMs ?? 10 * 60 * 1000);
+    void (async () => {
+      await crashed.stop().catch(() => undefined);
+      for (let attempt = 1; this.status_ === 'rejoining'; attempt++) {
+        await sleep(backoffDelayMs(REJOIN_BACKOFF, attempt));
+        if (this.status_ !== 'rejoining') return;
+        try {
+          await this.join();
+        } catch (error) {
+          if (Date.now() < until) {
+            this.logger.warn('rejoining the group failed; trying again', { group: this.groupId, attempt, ...errorFields(error) });
+            continue;
+          }
+          this.status_ = 'crashed';
+          this.logger.error('the use case could not rejoin its group; it counts as crashed', { group: this.groupId, attempt, ...errorFields(error) });
+          return;
+        }
+        // stop() came while joining: the new member leaves at once.
+        if (this.status_ !== 'rejoining') {
+          await this.consumer?.stop().catch(() => undefined);
+          this.consumer = undefined;
+          return;
+        }
+        this.status_ = 'running';
+        this.logger.info('use case rejoined its group', { group: this.groupId, attempt });
+        return;
+      }
+    })();
   }
 
   /**
@@ -163,16 +231,20 @@ export class UseCaseConsumer implements ConsumerRuntime {
    */
   async stop(deadlineMs = 10_000): Promise<void> {
     clearInterval(this.inboxPruner);
-    if (!this.consumer) return;
+    if (this.status_ === 'idle' || this.status_ === 'stopped' || this.status_ === 'stopping') return;
     this.status_ = 'stopping';
     await withinDeadline(this.handling.stop(deadlineMs), deadlineMs + 1000);
-    await this.consumer.stop();
+    await this.consumer?.stop();
     this.consumer = undefined;
     this.status_ = 'stopped';
   }
 
   read(message: IncomingMessage): ReceivedEnvelope {
-    return readMessage(message, this.options.useCase.events, this.options.naming, this.redriveTopic);
+    return readMessage(message, this.readableEvents, this.options.naming, this.redriveTopic);
+  }
+
+  get deadLetterOptions(): DeadLetterOptions {
+    return this.options.deadLetters.options;
   }
 
   async deadLetter(message: IncomingMessage, failure: DeadLetterFailure): Promise<void> {
@@ -191,8 +263,8 @@ export class UseCaseConsumer implements ConsumerRuntime {
     }
   }
 
-  handlerContext(tx: SqlClient, cause: CausingEvents, committed: AfterCommit): HandlerContext {
-    const metadata = causedBy(cause);
+  handlerContext(tx: SqlClient, cause: CausingEvents, committed: AfterCommit, traceparent?: string): HandlerContext {
+    const metadata = causedBy(cause, traceparent);
     return {
       tx,
       logger: this.logger,

@@ -28,7 +28,16 @@ export interface ReceivedEnvelope<T extends object = object> extends EventEnvelo
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /**
+   * Set when an older version of the event was on the wire and was upcast to the declared one
+   * (`event`, `type` and `payload` are the declared version's): that version's CloudEvents type
+   * and number. Absent when the declared version itself was read.
+   */
+  readonly upcastFrom?: UpcastOrigin;
 }
+
+/** The version an upcast event had on the wire. Plain data (a type alias: JSON-compatible), so it survives being stored with the envelope. */
+export type UpcastOrigin = { readonly type: string; readonly version: number };
 
 export interface EventMetadata {
   readonly id?: string;

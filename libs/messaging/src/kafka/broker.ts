@@ -94,6 +94,12 @@ export interface LogRange extends TopicPartition {
   readonly end: string;
 }
 
+/** Offsets `from` (inclusive) to `to` (exclusive) of one partition. */
+export interface MessageRange extends TopicPartition {
+  readonly from: string;
+  readonly to: string;
+}
+
 export interface MessageTimestamp extends TopicPartitionOffset {
   /** ms since epoch (the producer's create time, or the broker's log-append time). */
   readonly timestamp: number;
@@ -121,6 +127,8 @@ export interface BrokerAdmin {
    * leader; a partition where no message is at or after the offset yet is left out.
    */
   messageTimestamps(positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]>;
+  /** The messages of a range of one partition, read without a consumer group (what an operator inspects). */
+  readMessages(range: MessageRange): Promise<IncomingMessage[]>;
   describeGroup(groupId: string): Promise<{ state: string; members: GroupMemberAssignment[] }>;
   disconnect(): Promise<void>;
 }

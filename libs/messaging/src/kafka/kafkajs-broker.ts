@@ -1,5 +1,5 @@
 import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { Logger } from '@platform/core';
+import type { LogFields, Logger } from '@platform/core';
 import type {
   Broker,
   BrokerAdmin,
@@ -7,6 +7,7 @@ import type {
   IncomingMessage,
   LogRange,
   MessageProducer,
+  MessageRange,
   MessageTimestamp,
   OutgoingMessage,
   ProducerOptions,
@@ -14,6 +15,12 @@ import type {
   TopicPartitionOffset,
   TopicSpec,
 } from './broker';
+import { GroupGeneration } from './group-generation';
+
+/** TLS settings: the CA certificates (PEM) the brokers' certificates must chain to; unset, Node's own CAs. */
+export interface KafkaTls {
+  readonly ca?: string;
+}
 
 export interface KafkaJsBrokerOptions {
   readonly brokers: readonly string[];
@@ -29,7 +36,8 @@ export interface KafkaJsBrokerOptions {
   readonly sessionTimeoutMs?: number;
   /** SASL credentials, when the cluster authenticates clients (e.g. Strimzi SCRAM users). */
   readonly sasl?: { readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; readonly username: string; readonly password: string };
-  readonly ssl?: boolean;
+  /** TLS to the brokers, when set. */
+  readonly tls?: KafkaTls;
   /** Fetch size per partition and per response: what each consumer group may buffer. */
   readonly maxBytesPerPartition?: number;
   readonly maxBytes?: number;
@@ -79,7 +87,7 @@ interface KafkaJsCluster {
       minBytes: number;
       maxBytes: number;
       topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
-    }): Promise<{ responses: { topicName: string; partitions: { partition: number; messages: { offset: string; timestamp: string; isControlRecord?: boolean }[] }[] }[] }>;
+    }): Promise<{ responses: { topicName: string; partitions: { partition: number; messages: (KafkaMessage & { isControlRecord?: boolean })[] }[] }[] }>;
   }>;
 }
 
@@ -99,8 +107,14 @@ function privateCluster(kafka: Kafka): KafkaJsCluster | undefined {
 /** Bytes asked for per partition when reading a message's timestamp; Kafka still returns the whole first record batch. */
 const TIMESTAMP_FETCH_BYTES = 16 * 1024;
 
-/** The timestamp of the first message at or after each offset: one Fetch (no waiting) per partition leader. */
-async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]> {
+/** Bytes asked for per fetch when reading a range of messages. */
+const RANGE_FETCH_BYTES = 1024 * 1024;
+
+/**
+ * The messages at or after each offset, by one Fetch (no waiting) per partition leader,
+ * without a consumer group. A partition whose leader could not be asked is left out.
+ */
+async function fetchFrom(cluster: KafkaJsCluster, positions: readonly TopicPartitionOffset[], bytesPerPartition: number): Promise<IncomingMessage[]> {
   const topics = [...new Set(positions.map((p) => p.topic))];
   await cluster.addMultipleTargetTopics(topics);
   const byLeader = new Map<string, TopicPartitionOffset[]>();
@@ -114,7 +128,7 @@ async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly Topi
       byLeader.set(nodeId, [...(byLeader.get(nodeId) ?? []), ...ofTopic.filter((p) => partitions.includes(p.partition))]);
     }
   }
-  const found: MessageTimestamp[] = [];
+  const found: IncomingMessage[] = [];
   await Promise.all(
     [...byLeader].map(async ([nodeId, wanted]) => {
       try {
@@ -124,18 +138,17 @@ async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly Topi
           isolationLevel: 1,
           maxWaitTime: 0,
           minBytes: 1,
-          maxBytes: wanted.length * TIMESTAMP_FETCH_BYTES,
+          maxBytes: wanted.length * bytesPerPartition,
           topics: [...new Set(wanted.map((w) => w.topic))].map((topic) => ({
             topic,
-            partitions: wanted.filter((w) => w.topic === topic).map((w) => ({ partition: w.partition, fetchOffset: w.offset, maxBytes: TIMESTAMP_FETCH_BYTES })),
+            partitions: wanted.filter((w) => w.topic === topic).map((w) => ({ partition: w.partition, fetchOffset: w.offset, maxBytes: bytesPerPartition })),
           })),
         });
         for (const { topicName, partitions } of responses) {
           for (const { partition, messages } of partitions) {
             const offset = BigInt(wanted.find((w) => w.topic === topicName && w.partition === partition)?.offset ?? '-1');
             // A fetch returns whole record batches: skip the batch's messages before the offset.
-            const first = messages.find((m) => !m.isControlRecord && BigInt(m.offset) >= offset);
-            if (first) found.push({ topic: topicName, partition, offset: first.offset, timestamp: Number(first.timestamp) });
+            for (const m of messages) if (!m.isControlRecord && BigInt(m.offset) >= offset) found.push(toIncoming(topicName, partition, m));
           }
         }
       } catch {
@@ -147,6 +160,51 @@ async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly Topi
   return found;
 }
 
+/** The timestamp of the first message at or after each offset. */
+async function fetchTimestamps(cluster: KafkaJsCluster, positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]> {
+  const messages = await fetchFrom(cluster, positions, TIMESTAMP_FETCH_BYTES);
+  const found: MessageTimestamp[] = [];
+  for (const { topic, partition } of positions) {
+    const first = messages.find((m) => m.topic === topic && m.partition === partition);
+    if (first) found.push({ topic, partition, offset: first.offset, timestamp: first.timestamp });
+  }
+  return found;
+}
+
+/** The messages of one partition from `from` (inclusive) to `to` (exclusive), fetch after fetch. */
+async function fetchRange(cluster: KafkaJsCluster, { topic, partition, from, to }: MessageRange): Promise<IncomingMessage[]> {
+  const messages: IncomingMessage[] = [];
+  let next = BigInt(from);
+  const end = BigInt(to);
+  while (next < end) {
+    const fetched = (await fetchFrom(cluster, [{ topic, partition, offset: next.toString() }], RANGE_FETCH_BYTES)).filter((m) => BigInt(m.offset) < end);
+    // Nothing more to read (transaction markers only, or the leader did not answer): stop here.
+    if (fetched.length === 0) break;
+    messages.push(...fetched);
+    next = BigInt(fetched[fetched.length - 1].offset) + 1n;
+  }
+  return messages;
+}
+
+/**
+ * A kafkajs log entry as one of our lines, or undefined when it is not worth one. kafkajs logs
+ * every retried request as an error, routine while a broker restarts: warn at most. Its
+ * `correlationId` numbers protocol requests: renamed, so that `correlationId` on a line always
+ * names a conversation; its `timestamp` repeats the line's time.
+ */
+export function kafkajsLogLine(entry: LogEntry): { readonly level: 'warn' | 'debug'; readonly message: string; readonly fields: LogFields } | undefined {
+  const { message, timestamp: _timestamp, correlationId: kafkaCorrelationId, ...fields } = entry.log;
+  if (message.startsWith('Limiting retries for the idempotent producer')) return undefined;
+  return {
+    level: entry.level <= logLevel.WARN ? 'warn' : 'debug',
+    message: `kafkajs ${entry.namespace}: ${message}`,
+    fields: kafkaCorrelationId === undefined ? fields : { ...fields, kafkaCorrelationId },
+  };
+}
+
+/** kafkajs' retry of requests; a consumer's own retry option replaces it, so consumers repeat it. */
+const CLIENT_RETRY = { initialRetryTime: 200, retries: 8 };
+
 /** kafkajs behind the Broker port. */
 export class KafkaJsBroker implements Broker {
   private readonly kafka: Kafka;
@@ -157,17 +215,13 @@ export class KafkaJsBroker implements Broker {
       clientId: options.clientId,
       brokers: [...options.brokers],
       logLevel: logLevel.WARN,
-      // kafkajs logs every retried request as an error; routine while a broker restarts, so warn.
       logCreator: () => (entry: LogEntry) => {
-        const { message, ...fields } = entry.log;
-        if (message.startsWith('Limiting retries for the idempotent producer')) return;
-        const line = `kafkajs ${entry.namespace}: ${message}`;
-        if (entry.level <= logLevel.WARN) logger.warn(line, fields);
-        else logger.debug(line, fields);
+        const line = kafkajsLogLine(entry);
+        if (line) logger[line.level](line.message, line.fields);
       },
-      retry: { initialRetryTime: 200, retries: 8 },
+      retry: CLIENT_RETRY,
       ...(options.sasl ? { sasl: { ...options.sasl } as SASLOptions } : {}),
-      ...(options.ssl ? { ssl: true } : {}),
+      ...(options.tls ? { ssl: options.tls.ca ? { ca: [options.tls.ca] } : true } : {}),
     });
   }
 
@@ -199,8 +253,13 @@ export class KafkaJsBroker implements Broker {
   }
 
   async consumer(options: { groupId: string; clientId?: string }): Promise<GroupConsumer> {
+    let stopped = false;
     const consumer: Consumer = this.kafka.consumer({
       groupId: options.groupId,
+      // kafkajs restarts a crashed consumer on a timer it sets after its own disconnect, so a
+      // stop() that lands during that disconnect clears no timer yet and the consumer starts
+      // again after it was stopped (a member nobody stops; in tests, imports after teardown).
+      retry: { ...CLIENT_RETRY, restartOnFailure: async () => !stopped },
       allowAutoTopicCreation: false,
       sessionTimeout: this.options.sessionTimeoutMs ?? 10_000,
       rebalanceTimeout: 30_000,
@@ -212,6 +271,9 @@ export class KafkaJsBroker implements Broker {
       maxBytes: this.options.maxBytes ?? 4 * 1024 * 1024,
     });
     await consumer.connect();
+    const generation = new GroupGeneration();
+    consumer.on(consumer.events.GROUP_JOIN, () => generation.advance());
+    consumer.on(consumer.events.REBALANCING, () => generation.advance());
     return {
       subscribe: (topics, { fromBeginning }) => consumer.subscribe({ topics: [...topics], fromBeginning }),
       run: ({ partitionsConcurrently, onBatch }) =>
@@ -220,6 +282,8 @@ export class KafkaJsBroker implements Broker {
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: partitionsConcurrently,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+            const fetchedIn = generation.begin();
+            const stale = () => isStale() || !fetchedIn.isCurrent();
             const taken = await onBatch({
               topic: batch.topic,
               partition: batch.partition,
@@ -227,10 +291,11 @@ export class KafkaJsBroker implements Broker {
               highWatermark: batch.highWatermark,
               heartbeat,
               isRunning,
-              isStale,
+              isStale: stale,
             });
-            // The fetch position moves past what was taken; commits stay with the caller.
-            if (taken !== undefined && !isStale()) resolveOffset(taken);
+            // The fetch position moves past what was taken, in the generation that fetched it
+            // only (GroupGeneration says why); commits stay with the caller.
+            if (taken !== undefined && !stale()) resolveOffset(taken);
           },
         }),
       commit: (offsets: readonly TopicPartitionOffset[]) => consumer.commitOffsets(offsets.map((o) => ({ ...o }))),
@@ -250,7 +315,10 @@ export class KafkaJsBroker implements Broker {
           if (!event.payload.restart) listener(event.payload.error);
         });
       },
-      stop: () => consumer.disconnect(),
+      stop: () => {
+        stopped = true;
+        return consumer.disconnect();
+      },
     };
   }
 
@@ -258,7 +326,7 @@ export class KafkaJsBroker implements Broker {
     const admin = this.kafka.admin();
     await admin.connect();
     let cluster: Promise<KafkaJsCluster | undefined> | undefined;
-    const timestampCluster = () =>
+    const fetchCluster = () =>
       (cluster ??= (async () => {
         const created = privateCluster(this.kafka);
         await created?.connect();
@@ -267,6 +335,16 @@ export class KafkaJsBroker implements Broker {
         cluster = undefined;
         throw error;
       }));
+    // kafkajs connects a broker's fetch connection on first use, and two fetches that find it
+    // unconnected at once each open a socket: the first is overwritten, never closed, and keeps
+    // the process alive (reading a dead-letter topic's partitions in parallel leaked one per
+    // partition). Group-less reads of one admin therefore run one at a time.
+    let reading: Promise<unknown> = Promise.resolve();
+    const oneAtATime = <T>(read: () => Promise<T>): Promise<T> => {
+      const next = reading.then(read, read);
+      reading = next.catch(() => undefined);
+      return next;
+    };
     return {
       async createTopics(topics: readonly TopicSpec[]) {
         if (topics.length === 0) return;
@@ -301,8 +379,17 @@ export class KafkaJsBroker implements Broker {
       },
       async messageTimestamps(positions: readonly TopicPartitionOffset[]): Promise<MessageTimestamp[]> {
         if (positions.length === 0) return [];
-        const connected = await timestampCluster();
-        return connected ? fetchTimestamps(connected, positions) : [];
+        return oneAtATime(async () => {
+          const connected = await fetchCluster();
+          return connected ? fetchTimestamps(connected, positions) : [];
+        });
+      },
+      async readMessages(range: MessageRange): Promise<IncomingMessage[]> {
+        return oneAtATime(async () => {
+          const connected = await fetchCluster();
+          if (!connected) throw new Error('this kafkajs version offers no way to fetch without a consumer group');
+          return fetchRange(connected, range);
+        });
       },
       async describeGroup(groupId: string) {
         const { groups } = await admin.describeGroups([groupId]);

@@ -1,8 +1,9 @@
 import type { EventClass } from '@platform/contracts';
+import { useCaseEvents } from '../consumer/use-case-events';
 
 export interface UseCaseNames {
   readonly groupId: string;
-  /** The topics of the events it declares, and no other. */
+  /** The topics of the events it declares and of their older versions (which it receives upcast), and no other. */
   readonly topics: readonly string[];
   readonly deadLetterTopic: string;
   readonly redriveTopic: string;
@@ -49,7 +50,7 @@ export class KafkaNaming {
 
   /** Every Kafka name of one use case: its group, the topics it reads, its own topics. */
   useCase(service: string, useCase: { name: string; events: readonly EventClass[] }): UseCaseNames {
-    const topics = [...new Set(useCase.events.map((e) => this.topic(e)))];
+    const topics = [...new Set(useCaseEvents(useCase).all.map((e) => this.topic(e)))];
     if (topics.length === 0) throw new Error(`use case ${useCase.name} declares no events`);
     return {
       groupId: this.group(service, useCase.name),

@@ -1,7 +1,9 @@
 import { cachedRead, type CachedRead, type Metrics, type MetricSample, type SqlClient } from '@platform/core';
 import type { Broker, BrokerAdmin } from '../kafka/broker';
 import { ConsumerLagReader, type LagGroup, type PartitionLag } from './consumer-lag';
+import type { SagaStatus } from '../saga/saga-store';
 import { MESSAGING_METRICS } from './messaging-metrics';
+import { SAGA_METRICS } from './saga-metrics';
 
 export interface MessagingGaugeSources {
   readonly metrics: Metrics;
@@ -12,6 +14,8 @@ export interface MessagingGaugeSources {
   readonly groups: readonly LagGroup[];
   /** The relay's running totals. */
   readonly relayStats: () => { readonly sent: number; readonly failures: number };
+  /** The service's sagas: name (the metrics' label) and consumer group (their rows' namespace). */
+  readonly sagas?: readonly { readonly name: string; readonly groupId: string }[];
 }
 
 interface OutboxState {
@@ -24,6 +28,23 @@ const OUTBOX_SQL = `SELECT count(*)::bigint AS rows,
   COALESCE(extract(epoch FROM clock_timestamp() - min(created_at)), 0)::float8 AS oldest
   FROM messaging.outbox`;
 
+const SAGA_STATES: readonly SagaStatus[] = ['waiting', 'active', 'completed', 'compensated', 'failed', 'abandoned'];
+
+interface SagaCounts {
+  /** Instances per saga group and state. */
+  readonly instances: ReadonlyMap<string, number>;
+  /** Pending timeouts per saga group. */
+  readonly timeouts: ReadonlyMap<string, number>;
+}
+
+/**
+ * Both counts in one round trip; index-only scans of (saga, status) and (saga, due_at). Ended
+ * instances stay in the table, so the first count grows with every instance ever run: a scan of
+ * its index per scrape (cached 2 s) is the price of a by-state figure that needs no bookkeeping.
+ */
+const SAGA_COUNTS_SQL = `SELECT 'i' AS kind, saga, status, count(*)::bigint AS n FROM messaging.saga_instances WHERE saga = ANY($1::text[]) GROUP BY saga, status
+  UNION ALL SELECT 't', saga, NULL, count(*)::bigint FROM messaging.saga_timeouts WHERE saga = ANY($1::text[]) GROUP BY saga`;
+
 /**
  * What a service's messaging reports when scraped, read then rather than tracked: consumer lag
  * per group and partition (from the broker, cached 2 s, a scrape waits at most 1.5 s for it and
@@ -33,6 +54,7 @@ const OUTBOX_SQL = `SELECT count(*)::bigint AS rows,
 export class MessagingGauges {
   private readonly lag: CachedRead<PartitionLag[]>;
   private readonly outbox: CachedRead<OutboxState>;
+  private readonly sagaCounts: CachedRead<SagaCounts>;
   private readonly lagReader = new ConsumerLagReader();
   private readonly stops: (() => void)[];
   private admin?: Promise<BrokerAdmin>;
@@ -43,6 +65,7 @@ export class MessagingGauges {
     const { metrics } = sources;
     this.lag = cachedRead(() => this.readLag());
     this.outbox = cachedRead(() => this.readOutbox());
+    this.sagaCounts = cachedRead(() => this.readSagaCounts());
     const lagSamples = async (pick: (lag: PartitionLag) => number | undefined): Promise<MetricSample[]> => {
       const { value } = await this.lag();
       const samples: MetricSample[] = [];
@@ -67,6 +90,21 @@ export class MessagingGauges {
       metrics.collect({ ...MESSAGING_METRICS.relaySent, type: 'counter' }, () => [{ value: sources.relayStats().sent }]),
       metrics.collect({ ...MESSAGING_METRICS.relayFailures, type: 'counter' }, () => [{ value: sources.relayStats().failures }]),
     ];
+    const sagas = sources.sagas ?? [];
+    if (sagas.length > 0) {
+      // Every state of every saga, zeros included: a sum or a ratio over them exists from the start.
+      this.stops.push(
+        metrics.collect({ ...SAGA_METRICS.instances, type: 'gauge' }, async () => {
+          const { value } = await this.sagaCounts();
+          if (!value) return [];
+          return sagas.flatMap((saga) => SAGA_STATES.map((state) => ({ labels: { saga: saga.name, state }, value: value.instances.get(`${saga.groupId}\u0000${state}`) ?? 0 })));
+        }),
+        metrics.collect({ ...SAGA_METRICS.timeoutsPending, type: 'gauge' }, async () => {
+          const { value } = await this.sagaCounts();
+          return value ? sagas.map((saga) => ({ labels: { saga: saga.name }, value: value.timeouts.get(saga.groupId) ?? 0 })) : [];
+        }),
+      );
+    }
   }
 
   /** Messaging (re)started: the broker may be asked again. */
@@ -108,6 +146,18 @@ export class MessagingGauges {
   private async readOutbox(): Promise<OutboxState> {
     const { rows } = await this.sources.pool.query<{ rows: string; oldest: number }>(OUTBOX_SQL);
     return { rows: Number(rows[0].rows), oldestAgeSeconds: Number(rows[0].oldest) };
+  }
+
+  private async readSagaCounts(): Promise<SagaCounts> {
+    const groups = (this.sources.sagas ?? []).map((s) => s.groupId);
+    const { rows } = await this.sources.pool.query<{ kind: 'i' | 't'; saga: string; status: string | null; n: string }>(SAGA_COUNTS_SQL, [groups]);
+    const instances = new Map<string, number>();
+    const timeouts = new Map<string, number>();
+    for (const row of rows) {
+      if (row.kind === 'i') instances.set(`${row.saga}\u0000${row.status}`, Number(row.n));
+      else timeouts.set(row.saga, Number(row.n));
+    }
+    return { instances, timeouts };
   }
 
   private async adminClient(): Promise<BrokerAdmin> {

@@ -1,5 +1,6 @@
 import { DURATION_BUCKETS_SECONDS, noopMetrics, type CounterHandle, type HistogramHandle, type Metrics } from '@platform/core';
 import type { DeadLetterReason } from '../consumer/dead-letters';
+import { SagaMetrics } from './saga-metrics';
 
 /** The metric families of libs/messaging (Prometheus names: base units, `_total` counters). */
 export const MESSAGING_METRICS = {
@@ -44,6 +45,7 @@ export class UseCaseMetrics {
   readonly redriven: CounterHandle;
   readonly handlerDuration: HistogramHandle;
   private windowLateness_?: HistogramHandle;
+  private saga_?: SagaMetrics;
   private readonly deadLettered: Record<DeadLetterReason, CounterHandle>;
 
   constructor(
@@ -65,6 +67,11 @@ export class UseCaseMetrics {
   /** Made on first use: only windowed use cases have it. */
   get windowEmitLateness(): HistogramHandle {
     return (this.windowLateness_ ??= this.metrics.histogram(MESSAGING_METRICS.windowEmitLateness, { use_case: this.useCase }));
+  }
+
+  /** Made on first use: only sagas have it. */
+  get saga(): SagaMetrics {
+    return (this.saga_ ??= new SagaMetrics(this.metrics, this.useCase));
   }
 
   deadLetter(reason: DeadLetterReason, events = 1): void {

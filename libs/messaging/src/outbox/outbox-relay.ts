@@ -1,7 +1,9 @@
 import { Client, type Pool } from 'pg';
 import type { MessageProducer, OutgoingMessage } from '../kafka/broker';
 import type { KafkaNaming } from '../kafka/naming';
-import { backoffDelayMs, errorFields, errorMessage, validateBackoff, withTransaction, type Backoff, type Logger, type SqlClient } from '@platform/core';
+import type { Span } from '@opentelemetry/api';
+import { backoffDelayMs, errorFields, errorMessage, traceparentOf, validateBackoff, withTransaction, type Backoff, type Logger, type SqlClient } from '@platform/core';
+import { endSpan, startSendSpan } from '../tracing/messaging-spans';
 import { OUTBOX_CHANNEL } from './outbox.schema';
 import { OutboxDeadLetters } from './outbox-dead-letters';
 import { judgeSendFailure, type SendFailure } from './send-failure';
@@ -113,6 +115,12 @@ function splitAtRetries(rows: readonly OutboxRow[]): OutboxRow[][] {
     else units.push([row]);
   }
   return units;
+}
+
+/** The message with the `traceparent` of its send span, when that span is recorded; as it was otherwise. */
+function carrying(message: OutgoingMessage, span: Span): OutgoingMessage {
+  const traceparent = traceparentOf(span, undefined);
+  return traceparent ? { ...message, headers: { ...message.headers, traceparent } } : message;
 }
 
 /** Ends a connection without waiting long for a peer that may be gone. */
@@ -386,13 +394,18 @@ export class OutboxRelay {
   private async sendUnit(unit: readonly OutboxRow[], round: Round): Promise<void> {
     const rows = unit.filter((row) => !round.held.has(holdKey(row)));
     if (rows.length === 0) return;
+    const messages = rows.map((row) => this.message(row));
+    // One send span per message, child of the context its row kept; the message carries the span's.
+    const spans = messages.map((message) => startSendSpan(message));
     try {
       this.producer ??= await this.options.producerFactory();
-      await this.producer.send(rows.map((row) => this.message(row)));
+      await this.producer.send(messages.map((message, i) => carrying(message, spans[i])));
+      for (const span of spans) endSpan(span);
       round.sent.push(...rows);
       return;
     } catch (error) {
       const failure = judgeSendFailure(error);
+      for (const span of spans) endSpan(span, error, failure.errorName);
       if (failure.verdict === 'unavailable') throw error;
       // Part of a refused request may have been written (other partitions), and a producer that
       // knew a topic now deleted fails every later send: what follows goes through a new session.

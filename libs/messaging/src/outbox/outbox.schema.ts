@@ -100,10 +100,30 @@ const OUTBOX_DEAD_LETTER_MIGRATIONS: readonly SqlMigration[] = [
   },
 ];
 
+/**
+ * An event published in two versions side by side during a migration is one event id in two
+ * rows, one per version's topic (consumers of both record the id once in their inbox): the id is
+ * unique per topic, no longer across the outbox.
+ */
+const OUTBOX_EVENT_VERSIONS_MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: '1764000000020-messaging-outbox-event-versions',
+    up: `
+      ALTER TABLE messaging.outbox DROP CONSTRAINT outbox_event_id_key;
+      ALTER TABLE messaging.outbox ADD CONSTRAINT outbox_event_id_topic_key UNIQUE (event_id, topic);
+    `,
+    down: `
+      ALTER TABLE messaging.outbox DROP CONSTRAINT outbox_event_id_topic_key;
+      ALTER TABLE messaging.outbox ADD CONSTRAINT outbox_event_id_key UNIQUE (event_id);
+    `,
+  },
+];
+
 export const MESSAGING_MIGRATIONS: readonly SqlMigration[] = [
   ...OUTBOX_INBOX_MIGRATIONS,
   ...WINDOW_MIGRATIONS,
   ...INBOX_RETENTION_MIGRATIONS,
   ...OUTBOX_DEAD_LETTER_MIGRATIONS,
   ...SAGA_MIGRATIONS,
+  ...OUTBOX_EVENT_VERSIONS_MIGRATIONS,
 ];

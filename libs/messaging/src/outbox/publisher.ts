@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { assertValidEvent, type EventClass } from '@platform/contracts';
 import { encodeHeaders } from '../envelope/cloudevents-headers';
 import { sourceOf, type EventEnvelope, type EventMetadata } from '../envelope/envelope';
-import type { SqlClient } from '@platform/core';
+import { currentLogContext, type SqlClient } from '@platform/core';
 
 /** PostgreSQL allows 65,535 bind parameters per statement; five per row. */
 const ROWS_PER_INSERT = 1000;
@@ -11,6 +11,21 @@ export interface PendingEvent<T extends object = object> {
   readonly event: EventClass<T>;
   readonly payload: T;
   readonly metadata?: EventMetadata;
+}
+
+/** Outbox rows by column: event ids, topics, message keys, headers (JSON), payloads (JSON). */
+export interface OutboxColumns {
+  readonly ids: string[];
+  readonly topics: string[];
+  readonly keys: string[];
+  readonly headers: string[];
+  readonly payloads: string[];
+}
+
+/** An envelope's outbox row: event_id, topic, message_key, headers, payload. */
+function outboxRow(envelope: EventEnvelope, payload: object): [string, string, string, string, string] {
+  const { payload: _payload, event, key, ...attributes } = envelope;
+  return [envelope.id, event.contract.topic, key, JSON.stringify(encodeHeaders(attributes)), JSON.stringify(payload)];
 }
 
 /**
@@ -35,6 +50,22 @@ export class OutboxPublisher {
     return envelope as EventEnvelope<T>;
   }
 
+  /**
+   * One event in several versions of its type side by side, while its consumers move from one
+   * to the next: one event id, time and correlation for all, so a consumer that reads more than
+   * one of them (a newer version reads the older ones upcast) records the id once in its inbox
+   * and handles the event once.
+   */
+  async publishVersions(tx: SqlClient, versions: readonly Omit<PendingEvent, 'metadata'>[], metadata: EventMetadata = {}): Promise<EventEnvelope[]> {
+    const types = new Set(versions.map((v) => v.event.contract.type));
+    const numbers = new Set(versions.map((v) => v.event.contract.version));
+    if (versions.length === 0 || types.size !== 1 || numbers.size !== versions.length) {
+      throw new Error(`publishVersions takes distinct versions of one event type, got ${versions.map((v) => `${v.event.contract.type} v${v.event.contract.version}`).join(', ') || 'none'}`);
+    }
+    const shared: EventMetadata = { ...metadata, id: metadata.id ?? randomUUID(), time: metadata.time ?? new Date() };
+    return this.publishAll(tx, versions.map(({ event, payload }) => ({ event, payload, metadata: shared })));
+  }
+
   /** Several events in one INSERT; they keep the given order in the outbox. */
   async publishAll(tx: SqlClient, events: readonly PendingEvent[]): Promise<EventEnvelope[]> {
     const envelopes = events.map((pending) => this.envelope(pending));
@@ -42,14 +73,30 @@ export class OutboxPublisher {
       const chunk = envelopes.slice(start, start + ROWS_PER_INSERT);
       const values: unknown[] = [];
       const rows = chunk.map((e, i) => {
-        const { payload: _payload, event: _event, key: _key, ...attributes } = e;
-        values.push(e.id, e.event.contract.topic, e.key, JSON.stringify(encodeHeaders(attributes)), JSON.stringify(events[start + i].payload));
+        values.push(...outboxRow(e, events[start + i].payload));
         const p = i * 5;
         return `($${p + 1}, $${p + 2}, $${p + 3}, $${p + 4}, $${p + 5})`;
       });
       await tx.query(`INSERT INTO messaging.outbox (event_id, topic, message_key, headers, payload) VALUES ${rows.join(', ')}`, values);
     }
     return envelopes;
+  }
+
+  /**
+   * The events' outbox rows as columns, checked as publishAll checks them, for a statement that
+   * inserts them together with other writes (`unnest`): the saga timeout firer's batches.
+   */
+  outboxColumns(events: readonly PendingEvent[]): OutboxColumns {
+    const columns: OutboxColumns = { ids: [], topics: [], keys: [], headers: [], payloads: [] };
+    for (const pending of events) {
+      const [id, topic, key, headers, payload] = outboxRow(this.envelope(pending), pending.payload);
+      columns.ids.push(id);
+      columns.topics.push(topic);
+      columns.keys.push(key);
+      columns.headers.push(headers);
+      columns.payloads.push(payload);
+    }
+    return columns;
   }
 
   private envelope<T extends object>({ event, payload, metadata = {} }: PendingEvent<T>): EventEnvelope<T> {
@@ -65,7 +112,8 @@ export class OutboxPublisher {
       time: (metadata.time ?? new Date()).toISOString(),
       correlationId: metadata.correlationId ?? id,
       causationId: metadata.causationId ?? null,
-      traceparent: metadata.traceparent,
+      // Without one given, the trace of the request or message being handled goes on with the event.
+      traceparent: metadata.traceparent ?? currentLogContext()?.traceparent,
       key: event.contract.key(value),
       payload: value,
       event,

@@ -19,6 +19,8 @@ export class SagaHandling implements Handling {
   constructor(runtime: ConsumerRuntime, saga: Saga, options: EventHandlingOptions = {}) {
     this.firer = new TimeoutFirer(runtime, saga);
     const firer = this.firer;
+    // Its series exist from the start, so a rate over them does before the first timeout.
+    const metrics = runtime.metrics.saga;
     const useCase: UseCase<readonly EventClass[]> = {
       name: saga.name,
       events: saga.events,
@@ -27,8 +29,12 @@ export class SagaHandling implements Handling {
       maxPerTransaction: 1,
       async handle(message: EnvelopeOf<readonly EventClass[]>, { tx, afterCommit }: HandlerContext): Promise<void> {
         const scheduled: number[] = [];
-        await applyMessage({ tx, group: runtime.groupId, saga, publisher: runtime.publisher, logger: runtime.logger, scheduled }, message);
-        afterCommit(() => scheduled.forEach((at) => firer.wake(at)));
+        const compensated: string[] = [];
+        await applyMessage({ tx, group: runtime.groupId, saga, publisher: runtime.publisher, logger: runtime.logger, scheduled, compensated }, message);
+        afterCommit(() => {
+          scheduled.forEach((at) => firer.wake(at));
+          metrics.stepsCompensated(compensated);
+        });
       },
     };
     this.events = new EventHandling(runtime, useCase, options);

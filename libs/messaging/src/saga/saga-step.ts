@@ -1,7 +1,9 @@
-import { instantiateEvent, type EventClass } from '@platform/contracts';
+import type { ReadableEvents } from '@platform/contracts';
 import type { Logger, SqlClient } from '@platform/core';
+import { reviveEnvelope, useCaseEvents } from '../consumer/use-case-events';
 import type { EventMetadata, ReceivedEnvelope } from '../envelope/envelope';
 import type { OutboxPublisher } from '../outbox/publisher';
+import { compensationsAcknowledged, isProcessState } from './compensating-process';
 import type { Saga, SagaDecision, SagaInput, SagaJson } from './saga';
 import { appendHistory, cancelTimeouts, lockInstance, lockOrCreateInstance, saveInstance, scheduleTimeouts, type SagaInstanceRow } from './saga-store';
 
@@ -18,9 +20,11 @@ export interface SagaStepContext {
   readonly logger: Logger;
   /** Due times of timeouts scheduled by this step, for the firer's timer once the transaction commits. */
   readonly scheduled: number[];
+  /** Steps whose compensation this step got acknowledged (a compensating process's), counted once it commits. */
+  readonly compensated?: string[];
 }
 
-type StoredMessage = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: SagaJson };
+export type StoredMessage = Omit<ReceivedEnvelope, 'event' | 'payload'> & { payload: SagaJson };
 
 /** What a step did, for tests and logs. */
 export type StepResult = 'started' | 'applied' | 'kept-early' | 'ignored-ended' | 'ignored-missing' | 'abandoned';
@@ -63,8 +67,9 @@ export async function applyMessage(context: SagaStepContext, message: ReceivedEn
   // Messages that came before the instance existed, in the order they came, now that it does.
   for (const stored of early) {
     if (instance.status !== 'active') break;
-    const revived = revive(saga, stored as StoredMessage);
-    instance = await run(context, key, instance, { kind: 'message', message: revived }, causedBy(revived));
+    const revived = reviveKeptMessage(saga, stored as StoredMessage);
+    // Kept from an earlier handling: what it causes goes on in its own trace.
+    instance = await run(context, key, instance, { kind: 'message', message: revived }, { ...causedBy(revived), traceparent: revived.traceparent });
   }
   await saveInstance(tx, group, key, instance, instance.status !== 'active');
   return row.status === 'waiting' ? 'started' : 'applied';
@@ -96,6 +101,7 @@ async function run(context: SagaStepContext, key: string, instance: SagaInstance
   const decision = saga.decide(state, input);
   const next = saga.evolve(state, input);
   const version = instance.version + 1;
+  if (context.compensated && isProcessState(state) && isProcessState(next)) context.compensated.push(...compensationsAcknowledged(state, next));
   if (decision.send && decision.send.length > 0) {
     await publisher.publishAll(tx, decision.send.map((s) => ({ ...s, metadata: { ...metadata, ...s.metadata } })));
   }
@@ -118,8 +124,12 @@ async function scheduleInternal(context: SagaStepContext, key: string, name: str
   context.scheduled.push(dueAtMs);
 }
 
+/**
+ * Caused by `message`, in its conversation. No trace given: the publisher takes that of the
+ * handling in progress (its process span's, or the message's own when no span is recorded).
+ */
 function causedBy(message: ReceivedEnvelope): EventMetadata {
-  return { correlationId: message.correlationId, causationId: message.id, traceparent: message.traceparent };
+  return { correlationId: message.correlationId, causationId: message.id };
 }
 
 function storable(message: ReceivedEnvelope): SagaJson {
@@ -127,9 +137,15 @@ function storable(message: ReceivedEnvelope): SagaJson {
   return JSON.parse(JSON.stringify(rest)) as SagaJson;
 }
 
-/** Kept messages were validated when they arrived: typed again, not checked again. */
-function revive(saga: Saga, stored: StoredMessage): ReceivedEnvelope {
-  const event = (saga.events as readonly EventClass[]).find((e) => e.contract.ceType === stored.type);
-  if (!event) throw new Error(`saga ${saga.name} kept a message of type ${stored.type} it no longer declares`);
-  return { ...stored, payload: instantiateEvent(event, stored.payload as object), event };
+const readableBySaga = new WeakMap<object, ReadableEvents>();
+
+/**
+ * Kept messages were validated (and upcast) when they arrived, as the version the saga declared
+ * then. One kept by an instance of an older deploy, as a version the saga now reads only as an
+ * older one, reaches it upcast, as from Kafka.
+ */
+export function reviveKeptMessage(saga: Pick<Saga, 'name' | 'events'>, stored: StoredMessage): ReceivedEnvelope {
+  let events = readableBySaga.get(saga);
+  if (!events) readableBySaga.set(saga, (events = useCaseEvents(saga)));
+  return reviveEnvelope(events, stored, `saga ${saga.name}`);
 }

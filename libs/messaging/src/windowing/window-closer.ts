@@ -1,10 +1,12 @@
-import { instantiateEvent, type EventClass } from '@platform/contracts';
+import { reviveEnvelope } from '../consumer/use-case-events';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import { AfterCommit } from '../consumer/after-commit';
 import { deadLetterInTransaction, messageOf, type DeadLetterFailure } from '../consumer/dead-letters';
 import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
 import { causedBy, type ConsumerRuntime } from '../consumer/handling';
-import { errorFields, errorMessage, secondsSince, withTransaction, type SqlClient } from '@platform/core';
+import type { Span } from '@opentelemetry/api';
+import { errorFields, errorMessage, secondsSince, traceparentOf, withLogContext, withTransaction, type SqlClient } from '@platform/core';
+import { endSpan, startWindowSpan, TransactionSpans, withSpan } from '../tracing/messaging-spans';
 import {
   closeAndLoadWindows,
   countDueWindows,
@@ -47,6 +49,8 @@ interface LoadedWindow {
 interface BatchOutcome {
   /** Handlers' afterCommit callbacks of the windows that commit. */
   readonly committed: AfterCommit;
+  /** The process spans of the windows handled in this transaction: they end with it. */
+  readonly spans: TransactionSpans;
   locked: number;
   closed: DueWindow[];
   /** Events of the windows in `closed`. */
@@ -73,7 +77,7 @@ class WindowFailed extends Error {
 }
 
 function newOutcome(locked: number, closed: readonly DueWindow[]): BatchOutcome {
-  return { committed: new AfterCommit(), locked, closed: [...closed], handledEvents: 0, failed: [], retried: [], deadLettered: [] };
+  return { committed: new AfterCommit(), spans: new TransactionSpans(), locked, closed: [...closed], handledEvents: 0, failed: [], retried: [], deadLettered: [] };
 }
 
 /** How often staged events of long-handled windows are deleted. */
@@ -103,6 +107,8 @@ export class WindowCloser {
   private poller?: NodeJS.Timeout;
   private running = false;
   private closing?: Promise<void>;
+  /** When the closing round in progress began: a stall report names a round that never ends. */
+  private closingSince?: number;
   private again = false;
   private readonly group: string;
 
@@ -124,6 +130,11 @@ export class WindowCloser {
     clearTimeout(this.timer);
     clearTimeout(this.recheck);
     await this.closing;
+  }
+
+  /** How long the closing round in progress has run, in ms (undefined when none runs). */
+  get closingForMs(): number | undefined {
+    return this.closingSince === undefined ? undefined : Date.now() - this.closingSince;
   }
 
   /** Remembers a close time; the timer is moved earlier when needed. */
@@ -168,6 +179,7 @@ export class WindowCloser {
       this.again = true;
       return;
     }
+    this.closingSince = Date.now();
     this.closing = (async () => {
       do {
         this.again = false;
@@ -180,6 +192,7 @@ export class WindowCloser {
       .catch((error) => this.options.runtime.logger.error('window closing failed', { group: this.group, ...errorFields(error) }))
       .finally(() => {
         this.closing = undefined;
+        this.closingSince = undefined;
         this.arm();
         if (this.running && this.options.stillWaiting?.()) {
           clearTimeout(this.recheck);
@@ -221,6 +234,8 @@ export class WindowCloser {
    */
   private async closeBatch(now: number, limit: number): Promise<number> {
     const { useCase, runtime } = this.options;
+    // The spans of the pass whose effects this transaction holds: they end with it.
+    let pending: TransactionSpans | undefined;
     const outcome = await withTransaction(runtime.pool, async (tx) => {
       const locked = await lockDueWindows(tx, this.group, now, limit, this.options.gateOnWatermarks);
       // Marked handled and loaded in one statement; the mark commits with the results.
@@ -229,6 +244,7 @@ export class WindowCloser {
       const empty = windows.filter((w) => w.events.length === 0).map((w) => w.window);
       const toHandle = windows.filter((w) => w.events.length > 0);
       let outcome = newOutcome(locked.length, empty);
+      pending = outcome.spans;
       if (toHandle.length > 0) {
         await tx.query('SAVEPOINT window_batch');
         try {
@@ -237,13 +253,20 @@ export class WindowCloser {
         } catch (error) {
           if (!(error instanceof WindowFailed)) throw error;
           await tx.query('ROLLBACK TO SAVEPOINT window_batch');
+          // The optimistic pass is undone: its windows' spans end as failed, the redo has its own.
+          outcome.spans.end(error.original);
           outcome = newOutcome(locked.length, empty);
+          pending = outcome.spans;
           await this.handleOneByOne(tx, toHandle, outcome, error);
         }
       }
       await this.settleFailures(tx, outcome);
       return outcome;
+    }).catch((error: unknown) => {
+      pending?.end(error);
+      throw error;
     });
+    outcome.spans.end();
     const { logger, metrics } = runtime;
     outcome.committed.run(logger);
     metrics.handled.inc(outcome.handledEvents);
@@ -275,7 +298,7 @@ export class WindowCloser {
         });
         continue;
       }
-      await deadLetterInTransaction(tx, runtime.naming, runtime.deadLetterTopic, this.group, loaded.events.map(messageOf), verdict);
+      await deadLetterInTransaction(tx, runtime.naming, runtime.deadLetterTopic, this.group, loaded.events.map(messageOf), verdict, runtime.deadLetterOptions);
       givenUp.push({ id: window, attempts: verdict.attempts, error: errorMessage(error) });
       outcome.deadLettered.push({ window, failure: verdict, events: loaded.events.length });
     }
@@ -292,11 +315,18 @@ export class WindowCloser {
     } catch (error) {
       throw new WindowFailed(error);
     }
+    // A span per window, each linked to its events; what a window's results publish goes on in its trace.
+    const traceparents = new Map<EventWindow<ReceivedEnvelope>, string | undefined>();
+    for (const window of eventWindows) traceparents.set(window, traceparentOf(outcome.spans.add(startWindowSpan(this.group, window)), undefined));
     const context: WindowBatchContext = {
       tx,
       logger: runtime.logger,
       afterCommit: outcome.committed.add,
-      publishAll: (items) => runtime.publisher.publishAll(tx, items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window.events as ReceivedEnvelope[]), ...pending.metadata } }))),
+      publishAll: (items) =>
+        runtime.publisher.publishAll(
+          tx,
+          items.map(({ window, ...pending }) => ({ ...pending, metadata: { ...causedBy(window.events as ReceivedEnvelope[], traceparents.get(window as EventWindow<ReceivedEnvelope>)), ...pending.metadata } })),
+        ),
     };
     const started = performance.now();
     try {
@@ -324,19 +354,27 @@ export class WindowCloser {
       if (isolate) await tx.query('SAVEPOINT one_window');
       // A window rolled back to its savepoint takes its callbacks with it.
       const committed = new AfterCommit();
+      let span: Span | undefined;
       try {
         const eventWindow = this.eventWindow(loaded);
+        const windowSpan = (span = startWindowSpan(this.group, eventWindow));
+        const traceparent = traceparentOf(windowSpan, undefined);
+        const handle = () => useCase.handleWindow(eventWindow as never, runtime.handlerContext(tx, eventWindow.events, committed, traceparent));
         const started = performance.now();
         try {
-          await useCase.handleWindow(eventWindow as never, runtime.handlerContext(tx, eventWindow.events, committed));
+          // The handler's lines and what it publishes carry the window's trace, when its span is recorded.
+          await withSpan(windowSpan, () => (traceparent ? withLogContext({ traceparent }, handle) : handle()));
         } finally {
           runtime.metrics.handlerDuration.observe(secondsSince(started));
         }
         if (isolate) await tx.query('RELEASE SAVEPOINT one_window');
+        outcome.spans.add(windowSpan);
+        span = undefined;
         outcome.committed.adopt(committed);
         outcome.closed.push(loaded.window);
         outcome.handledEvents += loaded.events.length;
       } catch (error) {
+        if (span) endSpan(span, error);
         if (!isolate) throw new WindowFailed(error, loaded.window);
         await tx.query('ROLLBACK TO SAVEPOINT one_window');
         outcome.failed.push({ loaded, error });
@@ -356,11 +394,8 @@ export class WindowCloser {
     this.options.onClosed(window);
   }
 
-  /** Staged events were validated when they were staged: typed again, not checked again. */
+  /** Staged events were validated when they were staged: typed again, not checked again (unless staged as an older version). */
   private revive(stored: StoredEnvelope): ReceivedEnvelope {
-    const event = (this.options.useCase.events as readonly EventClass[]).find((e) => e.contract.ceType === stored.type);
-    if (!event) throw new Error(`window holds an event of type ${stored.type} that ${this.options.useCase.name} does not declare`);
-    if (typeof stored.payload !== 'object' || stored.payload === null) throw new Error(`staged event ${stored.id} has no payload object`);
-    return { ...stored, payload: instantiateEvent(event, stored.payload), event };
+    return reviveEnvelope(this.options.runtime.readableEvents, stored, `a window of ${this.options.useCase.name}`);
   }
 }

@@ -6,6 +6,7 @@ import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
 import { withinDeadline, type ConsumerRuntime, type Handling } from '../consumer/handling';
 import { recordInInbox } from '../consumer/inbox';
 import { OffsetTracker } from '../consumer/offset-tracker';
+import { StallWatch } from '../consumer/stall-watch';
 import { backoffMs } from '../consumer/retry-policy';
 import type { EnvelopeOf } from '../consumer/use-case';
 import type { Broker } from '../kafka/broker';
@@ -56,6 +57,9 @@ function latestPerPartition(requests: readonly StagingRequest[]): { topic: strin
   return [...marks.values()];
 }
 
+/** A partition whose commit point has not moved for this long while events wait is reported. */
+export const STALL_REPORT_MS = 60_000;
+
 /** How often a processing-time event is moved on to the current window before it counts as late. */
 const PROCESSING_TIME_RESTAGES = 5;
 
@@ -84,6 +88,7 @@ export class WindowHandling implements Handling {
   private watermarkTimer?: NodeJS.Timeout;
   private admin?: Promise<BrokerAdmin>;
   private lastRefresh = 0;
+  private readonly stalls = new StallWatch(STALL_REPORT_MS);
   private readonly staging = new Coalescer<StagingRequest, StagingAnswer>((requests) => this.stageTogether(requests));
 
   constructor(
@@ -135,6 +140,7 @@ export class WindowHandling implements Handling {
   }
 
   rebalancing(): void {
+    this.stalls.forget();
     this.partitions = new Map();
     this.waiting = new Map();
     this.openCount = new Map();
@@ -259,7 +265,8 @@ export class WindowHandling implements Handling {
         .map((e) => ({ ...e, eventTime: now, windows: windowsFor(this.spec, now).map((w) => ({ key: e.windows[0].key, ...w, closeAt: closeAt(this.spec, w) })) }));
       const retried = await stageEvents(tx, this.runtime.groupId, rewindowed);
       for (const e of rewindowed) {
-        const index = events.findIndex((x) => x.envelope.id === e.envelope.id);
+        // By message, not event id: two copies of one event (a resend, or two versions side by side) are two messages.
+        const index = events.findIndex((x) => x.message === e.message);
         events[index] = e;
       }
       for (const [key, value] of retried.open) result.open.set(key, value);
@@ -327,9 +334,11 @@ export class WindowHandling implements Handling {
     committed.run(runtime.logger);
     const lateIds = typeof useCase.late === 'function' ? new Set<string>() : new Set(result.late.map((l) => l.eventId));
     // stageAll may have moved processing-time events on to the current window: each request sees where its events went.
-    const byId = new Map(all.map((e) => [e.envelope.id, e]));
+    // Matched by message: keyed by event id, one copy of an event taken twice (a resend, or two versions
+    // published side by side) took the other's place, and the offset of the first never finished.
+    const byMessage = new Map(all.map((e) => [e.message, e]));
     return requests.map(({ events }) => {
-      for (let i = 0; i < events.length; i++) events[i] = byId.get(events[i].envelope.id) ?? events[i];
+      for (let i = 0; i < events.length; i++) events[i] = byMessage.get(events[i].message) ?? events[i];
       return { result, lateForDeadLetter: events.filter((e) => lateIds.has(e.envelope.id)).map((e) => e.message) };
     });
   }
@@ -394,11 +403,44 @@ export class WindowHandling implements Handling {
     }
   }
 
-  /** Windows another instance handled never reach our closer: look them up once they are overdue. */
+  /**
+   * Once a second: windows another instance handled never reach our closer, so overdue ones are
+   * looked up; and a commit Kafka refused (the coordinator moving, the broker restarting) is
+   * tried again, or a partition whose traffic stopped would keep its lag although all is done.
+   */
   private async reconcile(): Promise<void> {
+    await Promise.all([...this.partitions.values()].map((state) => this.commit(state)));
+    this.reportStalls();
     const overdue = [...this.waiting.values()].filter((w) => w.closeAt < Date.now() - 500).map((w) => w.id);
     if (overdue.length === 0) return;
     for (const id of await closedAmong(this.runtime.pool, this.runtime.groupId, overdue)) this.windowHandled(id);
+  }
+
+  /**
+   * A partition whose commit point stays put for STALL_REPORT_MS while it has unfinished events
+   * is logged once, with what its lowest unfinished event waits for: the windows holding it (and
+   * how overdue they are) or nothing at all, which would be a bug. The lag alone cannot tell.
+   */
+  private reportStalls(now = Date.now()): void {
+    for (const state of this.partitions.values()) {
+      const offset = state.tracker.committable();
+      const stalledForMs = this.stalls.observe(`${state.topic}:${state.partition}`, offset, state.tracker.pendingCount, now);
+      if (stalledForMs === undefined) continue;
+      const waitingFor = [...this.waiting.values()]
+        .filter((w) => w.offsets.some((o) => o.state === state && o.offset === offset))
+        .map((w) => ({ key: w.id.key, start: new Date(w.id.start).toISOString(), overdueMs: now - w.closeAt }));
+      this.runtime.logger.error('windowed partition not moving', {
+        group: this.runtime.groupId,
+        topic: state.topic,
+        partition: state.partition,
+        offset,
+        stalledForMs,
+        pending: state.tracker.pendingCount,
+        lastCommitted: state.lastCommitted,
+        waitingFor,
+        closerRoundMs: this.closer.closingForMs,
+      });
+    }
   }
 
   private async commit(state: PartitionState): Promise<void> {

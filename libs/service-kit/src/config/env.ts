@@ -5,7 +5,8 @@
 export class ConfigurationError extends Error {
   readonly retriable = false;
   constructor(readonly problems: readonly string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    // One problem fits one line, which is what a log collector shows first.
+    super(problems.length === 1 ? `Invalid configuration: ${problems[0]}` : `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigurationError';
   }
 }
@@ -45,6 +46,18 @@ export class EnvReader {
     return value;
   }
 
+  /** A number, fractions allowed (a ratio): `fallback` when unset. */
+  number(name: string, fallback: number, { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = {}): number {
+    const raw = this.env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || value > max) {
+      this.problems.push(`${name} must be a number between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  }
+
   url(name: string, fallback: string | undefined, protocols: readonly string[]): string {
     const value = this.string(name, fallback);
     if (!value) return value;
@@ -72,6 +85,11 @@ export class EnvReader {
     const value = (this.env[name] ?? fallback) as T;
     if (!allowed.includes(value)) this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
     return value;
+  }
+
+  /** A problem no single-variable check sees (a combination of variables, a development password in production): reported with the others. */
+  refuse(problem: string): void {
+    this.problems.push(problem);
   }
 
   /** Throws one ConfigurationError listing every problem found. */

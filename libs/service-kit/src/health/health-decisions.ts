@@ -4,8 +4,9 @@ import type { ConsumerStatus } from '@platform/messaging';
  * What the health endpoints decide, as pure functions of what was observed: the controller
  * gathers the observations (cheaply), these turn them into HTTP answers.
  *
- * - Liveness: the process can recover by itself. A use case whose consumer crashed for good
- *   (kafkajs gave up without restarting) never consumes again: only a restart helps.
+ * - Liveness: the process can recover by itself. A use case whose Kafka client gave up rejoins
+ *   its group with a new client (`rejoining`: still live); one that could not rejoin for its
+ *   whole restart period counts as crashed for good, and only a restart of the pod helps.
  * - Readiness: the pod can serve its API, i.e. its database answers and its migrations are
  *   applied. Kafka is reported, not required: while it is away writes go to the outbox.
  */

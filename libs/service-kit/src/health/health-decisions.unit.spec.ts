@@ -15,7 +15,7 @@ const healthy: ReadinessObservations = {
 describe('liveness', () => {
   it('is live when no use case has crashed, whatever else is going on', () => {
     expect(liveness([])).toEqual({ live: true, body: { status: 'up' } });
-    for (const status of ['idle', 'starting', 'running', 'stopping', 'stopped'] as const) {
+    for (const status of ['idle', 'starting', 'running', 'rejoining', 'stopping', 'stopped'] as const) {
       expect(liveness([useCase('svc.a', status)]).live).toBe(true);
     }
   });
@@ -48,7 +48,7 @@ describe('readiness', () => {
   });
 
   it('stays ready but degraded when a use case is not consuming (crashed included)', () => {
-    for (const status of ['idle', 'starting', 'stopping', 'stopped', 'crashed'] as const) {
+    for (const status of ['idle', 'starting', 'rejoining', 'stopping', 'stopped', 'crashed'] as const) {
       const decision = readiness({ ...healthy, useCases: [useCase('svc.a', 'running'), useCase('svc.b', status)] });
       expect(decision).toMatchObject({ ready: true, body: { status: 'degraded', checks: { kafka: up } } });
     }

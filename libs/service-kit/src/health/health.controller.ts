@@ -1,7 +1,8 @@
+import { Public } from '../auth/auth.decorators';
 import { Controller, Get, HttpCode, Inject, ServiceUnavailableException } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
-import { nestLogger } from '../logging';
+import { serviceLogger } from '../logging/process-logger';
 import { MessagingLifecycle } from '../messaging/messaging-lifecycle';
 import { kafkaTransition, liveness, readiness, type Check, type LivenessReport, type ReadinessReport } from './health-decisions';
 
@@ -32,9 +33,10 @@ async function check(what: string, probe: () => Promise<unknown>): Promise<Check
  * never a reason to take the pod out of its Service. The decisions are in health-decisions.ts.
  */
 @ApiTags('health')
+@Public()
 @Controller('health')
 export class HealthController {
-  private readonly logger = nestLogger('Health');
+  private readonly logger = serviceLogger('Health');
   private migrationsApplied = false;
   private brokerCheck?: { readonly since: number; readonly result: Promise<void> };
   private kafkaState?: Check['status'];

@@ -1,6 +1,8 @@
-import { HttpException, Logger } from '@nestjs/common';
+import { HttpException } from '@nestjs/common';
+import { Writable } from 'node:stream';
 import type { BrokerAdmin } from '@platform/messaging';
 import type { DataSource } from 'typeorm';
+import { configureProcessLogger } from '../logging/process-logger';
 import type { MessagingLifecycle } from '../messaging/messaging-lifecycle';
 import { HealthController } from './health.controller';
 import type { UseCaseHealth } from './health-decisions';
@@ -92,20 +94,17 @@ describe('HealthController', () => {
   });
 
   it('logs Kafka going away and coming back once per transition, not per probe', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
-    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
-    try {
-      const { controller, state } = setup();
-      for (const brokerUp of [true, true, false, false, false, true, true]) {
-        state.brokerUp = brokerUp;
-        await controller.ready();
-      }
-      expect(warn.mock.calls.map(([message]) => message)).toEqual([expect.stringContaining('Kafka is unavailable')]);
-      expect(log.mock.calls.map(([message]) => message)).toEqual([expect.stringContaining('Kafka is available again')]);
-    } finally {
-      warn.mockRestore();
-      log.mockRestore();
+    const lines: Record<string, unknown>[] = [];
+    configureProcessLogger({ service: 'test', destination: new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }) });
+    const { controller, state } = setup();
+    for (const brokerUp of [true, true, false, false, false, true, true]) {
+      state.brokerUp = brokerUp;
+      await controller.ready();
     }
+    expect(lines.map((l) => [l['level'], l['context'], l['msg']])).toEqual([
+      ['warn', 'Health', expect.stringContaining('Kafka is unavailable')],
+      ['info', 'Health', 'Kafka is available again'],
+    ]);
   });
 
   it('is live unless a use case crashed for good', async () => {

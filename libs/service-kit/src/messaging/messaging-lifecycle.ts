@@ -1,10 +1,10 @@
 import { errorFields, type Metrics } from '@platform/core';
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { KafkaJsBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, type Broker, type AnyUseCase, type BrokerAdmin, type ConsumerStatus } from '@platform/messaging';
+import { createBroker, KafkaNaming, OutboxPublisher, ServiceMessaging, TopicMismatchError, type Broker, type AnyUseCase, type BrokerAdmin, type ConsumerStatus } from '@platform/messaging';
 import { DataSource } from 'typeorm';
 import type { ServiceConfig } from '../config/service-config';
-import { nestLogger } from '../logging';
+import { serviceLogger } from '../logging/process-logger';
 import { METRICS, SERVICE_CONFIG, SERVICE_KIT_OPTIONS } from '../tokens';
 import type { ServiceKitOptions } from '../service-kit.options';
 import { poolOf } from '../database/pool-of';
@@ -12,7 +12,9 @@ import { poolOf } from '../database/pool-of';
 /**
  * Starts the service's messaging after Nest is up and stops it before Nest goes down.
  * Kafka being away at start is not fatal: the HTTP API serves (writes go to the outbox)
- * while start is retried, and /health/ready reports the service as degraded.
+ * while start is retried, and /health/ready reports the service as degraded. A topic whose
+ * partition count differs from its contract is: no retry can fix it, and a service that served
+ * meanwhile would pile its writes up in an outbox nothing relays (`refused`).
  */
 @Injectable()
 export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -22,6 +24,9 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
   private starting?: Promise<void>;
   private stopped = false;
   private admin?: BrokerAdmin;
+  private refuse: (error: Error) => void = () => undefined;
+  /** Settles when messaging refused to start for good (TopicMismatchError); the process should then exit. */
+  readonly refused = new Promise<Error>((resolve) => (this.refuse = resolve));
 
   constructor(
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
@@ -31,14 +36,14 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
     private readonly moduleRef: ModuleRef,
     @Inject(METRICS) private readonly metrics: Metrics,
   ) {
-    this.logger = nestLogger('Messaging');
-    this.broker = new KafkaJsBroker({
+    this.logger = serviceLogger('Messaging');
+    this.broker = createBroker(config.kafkaClient, {
       brokers: config.kafkaBrokers,
       clientId: config.service,
       logger: this.logger,
       sessionTimeoutMs: config.kafkaSessionTimeoutMs,
       sasl: config.kafkaSasl,
-      ssl: config.kafkaSsl,
+      tls: config.kafkaTls,
     });
   }
 
@@ -55,6 +60,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       logger: this.logger,
       partitionsConcurrently: this.config.consumerConcurrency,
       metrics: this.metrics,
+      deadLetterStacks: this.config.deadLetterStacks,
     });
     this.starting = this.startWithRetry(this.messaging);
   }
@@ -93,6 +99,11 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
         return;
       } catch (error) {
         await messaging.stop().catch(() => undefined);
+        if (error instanceof TopicMismatchError) {
+          this.logger.error('messaging refuses to start: a topic does not match its contract', errorFields(error));
+          this.refuse(error);
+          return;
+        }
         const delay = Math.min(10_000, 500 * attempt);
         this.logger.warn('messaging could not start; retrying', { attempt, retryInMs: delay, ...errorFields(error) });
         await new Promise((resolve) => setTimeout(resolve, delay));

@@ -21,6 +21,8 @@ export const UNMATCHED_ROUTE = 'unmatched';
  */
 export function routeLabel(request: { readonly route?: { readonly path?: unknown }; readonly baseUrl?: string }): string {
   const path = request.route?.path;
+  // A catch-all (the request-logging middleware is mounted on every path) is no route of ours.
+  if (typeof path === 'string' && path.includes('*')) return request.baseUrl ? `${request.baseUrl}/*` : UNMATCHED_ROUTE;
   if (typeof path === 'string') return `${request.baseUrl ?? ''}${path}` || '/';
   if (request.baseUrl) return `${request.baseUrl}/*`;
   return UNMATCHED_ROUTE;

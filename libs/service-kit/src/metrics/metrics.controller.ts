@@ -1,3 +1,4 @@
+import { Public } from '../auth/auth.decorators';
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Registry } from 'prom-client';
@@ -9,6 +10,7 @@ import { PrometheusMetrics } from './prometheus-metrics';
  * are cached about 2 s and never wait long for Kafka or the database.
  */
 @ApiExcludeController()
+@Public()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: PrometheusMetrics) {}

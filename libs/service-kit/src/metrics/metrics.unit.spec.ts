@@ -14,6 +14,8 @@ describe('routeLabel', () => {
     expect(routeLabel({ route: { path: '/apis/:id' }, baseUrl: '' })).toBe('/apis/:id');
     expect(routeLabel({ route: { path: '/:id' }, baseUrl: '/users' })).toBe('/users/:id');
     expect(routeLabel({ route: { path: '/' }, baseUrl: '' })).toBe('/');
+    // The catch-all of middleware mounted on every path is not a route: unmatched.
+    expect(routeLabel({ route: { path: '/{*splat}' }, baseUrl: '' })).toBe(UNMATCHED_ROUTE);
   });
 
   it('is the mount path for handlers without routes, and one label for everything unmatched', () => {

@@ -1,4 +1,4 @@
-import { jsonLogger } from '@platform/core';
+import { stderrLogger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
 import { CE, KafkaJsBroker, KafkaNaming, MESSAGING_MIGRATIONS, type Broker } from '@platform/messaging';
@@ -78,7 +78,7 @@ export async function benchEnv(quietMs = 2000): Promise<BenchEnv> {
     kafka,
     admin,
     namespace,
-    broker: new KafkaJsBroker({ brokers, clientId: 'bench', logger: jsonLogger('bench', 'error') }),
+    broker: new KafkaJsBroker({ brokers, clientId: 'bench', logger: stderrLogger('bench', 'error') }),
     naming: () => new KafkaNaming(namespace),
     async topic(name: string) {
       const topic = `${namespace}.${name}`;
@@ -126,4 +126,24 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/** Runs `write` `count` times from `writers` concurrent writers, the i-th not before i / perSecond s from now: a steady offered load, for latency. */
+export async function pacedWrites(count: number, perSecond: number, writers: number, write: () => Promise<void>): Promise<void> {
+  const t0 = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      for (let mine = next++; mine < count; mine = next++) {
+        const due = t0 + (mine / perSecond) * 1000;
+        if (due > Date.now()) await sleep(due - Date.now());
+        await write();
+      }
+    }),
+  );
+}
+
+/** Commit→effect times in ms, sorted, of the events given by id. */
+export function commitToEffect(ids: readonly string[], committedAt: ReadonlyMap<string, number>, effectAt: ReadonlyMap<string, number>): number[] {
+  return ids.map((id) => (effectAt.get(id) ?? 0) - (committedAt.get(id) ?? 0)).sort((a, b) => a - b);
 }

@@ -1,9 +1,10 @@
-import { jsonLogger, withTransaction } from '@platform/core';
+import { stderrLogger, withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type EnvelopeOf, type HandlerContext, type UseCase } from '@platform/messaging';
+import { KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type Broker, type EnvelopeOf, type HandlerContext, type UseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
 import { percentile, type BenchContext } from '../../bench';
-import { kibEvent, sleep, until, type BenchEnv } from './fixture';
+import type { PipelinePeer } from './dual-write';
+import { commitToEffect, kibEvent, pacedWrites, until, type BenchEnv } from './fixture';
 
 const EVENTS = [EndpointUpdated] as const;
 
@@ -25,17 +26,42 @@ class EffectUseCase implements UseCase<typeof EVENTS> {
  * relay sends it; a use case in another service's database handles it with its inbox and one
  * write. First as fast as 8 writers go, then paced at half that rate for latency.
  */
-export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, rawProduceConsume: number): Promise<void> {
+export interface PipelinePeers {
+  readonly rawProduceConsume: number;
+  /** The hand-built dual-write pipeline of the same shape: the targets are set against it. */
+  readonly dualWrite: PipelinePeer;
+  /** The writer's transaction alone, 8 clients: the database's ceiling for this shape. */
+  readonly writerAlone: number;
+}
+
+/** Allowed on top of the dual-write pipeline's commit→effect p99 (issue 14). */
+const P99_ALLOWANCE_MS = 5;
+
+/** The Kafka adapter a pipeline run uses; kafkajs' lines keep their names, another's carry its name. */
+export interface PipelineAdapter {
+  readonly name: 'kafkajs' | 'platformatic';
+  readonly broker: Broker;
+  /** The kafkajs pipeline's figures of this run, to print this adapter's ratio to them. */
+  readonly kafkajs?: PipelineResult;
+}
+
+export interface PipelineResult {
+  readonly rate: number;
+  readonly p99: number;
+}
+
+export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, peers: PipelinePeers, adapter: PipelineAdapter = { name: 'kafkajs', broker: env.broker }): Promise<PipelineResult> {
+  const metric = (name: string) => (adapter.name === 'kafkajs' ? `pipeline_${name}` : `pipeline_${adapter.name}_${name}`);
   const writer = await env.database('writer');
   const reader = await env.database('reader');
   await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
   await reader.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
-  const naming = new KafkaNaming(`${env.namespace}-pipeline`);
-  const logger = jsonLogger('pipeline', 'error');
+  const naming = new KafkaNaming(`${env.namespace}-pipeline-${adapter.name}`);
+  const logger = stderrLogger('pipeline', 'error');
   const useCase = new EffectUseCase();
-  const consumer = new ServiceMessaging({ service: 'reader', broker: env.broker, naming, pool: reader.pool, publishes: [], useCases: [useCase], logger });
+  const consumer = new ServiceMessaging({ service: 'reader', broker: adapter.broker, naming, pool: reader.pool, publishes: [], useCases: [useCase], logger });
   const publisher = new OutboxPublisher('writer', [EndpointUpdated]);
-  const relay = new OutboxRelay({ pool: writer.pool, naming, logger, producerFactory: () => env.broker.producer({ idempotent: true }) });
+  const relay = new OutboxRelay({ pool: writer.pool, naming, logger, producerFactory: () => adapter.broker.producer({ idempotent: true }) });
   await consumer.start();
   await until(() => consumer.consumers.every((c) => c.assignment.length > 0), 30_000, 'the consumer group');
   relay.start();
@@ -53,43 +79,37 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
   };
 
   try {
-    ctx.progress(`pipeline: ${count} transactions from 8 writers as fast as they go`);
+    ctx.progress(`pipeline (${adapter.name}): ${count} transactions from 8 writers as fast as they go`);
     const started = Date.now();
     await Promise.all(
       Array.from({ length: 8 }, async () => {
         while (next < count) await write();
       }),
     );
-    ctx.progress(`pipeline: writers done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
+    ctx.progress(`pipeline (${adapter.name}): writers done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
     await until(() => relay.stats().sent >= count, 600_000, 'every event sent');
-    ctx.progress(`pipeline: relay done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
+    ctx.progress(`pipeline (${adapter.name}): relay done after ${Date.now() - started} ms, ${useCase.effectAt.size} effects so far`);
     await until(() => useCase.effectAt.size >= count, 600_000, 'every effect');
     const rate = (count / (Math.max(...useCase.effectAt.values()) - started)) * 1000;
-    ctx.record('pipeline_max_throughput', rate, 'events/s', { metric: 'raw_kafkajs_produce_consume', value: rawProduceConsume });
+    ctx.record(metric('max_throughput'), rate, 'events/s', { metric: 'dual_write_pipeline_max_throughput', value: peers.dualWrite.rate }, { atLeast: peers.dualWrite.rate });
+    ctx.record(metric('vs_writer_alone'), rate, 'events/s', { metric: 'writer_transaction_alone_throughput', value: peers.writerAlone });
+    ctx.record(metric('vs_raw_produce_consume'), rate, 'events/s', { metric: 'raw_kafkajs_produce_consume', value: peers.rawProduceConsume });
+
+    if (adapter.kafkajs) ctx.record(metric('vs_kafkajs_throughput'), rate, 'events/s', { metric: 'pipeline_max_throughput', value: adapter.kafkajs.rate });
 
     await env.quiesce();
     const paced = Math.max(200, Math.floor(count / 4));
     const target = rate / 2;
-    ctx.progress(`pipeline: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
-    const t0 = Date.now();
-    let k = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        for (;;) {
-          const mine = k++;
-          if (mine >= paced) return;
-          const due = t0 + (mine / target) * 1000;
-          if (due > Date.now()) await sleep(due - Date.now());
-          await write();
-        }
-      }),
-    );
+    ctx.progress(`pipeline (${adapter.name}): ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
+    await pacedWrites(paced, target, 8, write);
     const ids = [...committedAt.keys()].slice(count);
     await until(() => ids.every((id) => useCase.effectAt.has(id)), 120_000, 'paced effects');
-    const latencies = ids.map((id) => (useCase.effectAt.get(id) ?? 0) - (committedAt.get(id) ?? 0)).sort((a, b) => a - b);
-    ctx.record('pipeline_commit_to_effect_p50', percentile(latencies, 50), 'ms');
-    ctx.record('pipeline_commit_to_effect_p99', percentile(latencies, 99), 'ms');
-    ctx.progress(`pipeline: commit-to-effect p90 ${percentile(latencies, 90)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies[latencies.length - 1]} ms`);
+    const latencies = commitToEffect(ids, committedAt, useCase.effectAt);
+    ctx.record(metric('commit_to_effect_p50'), percentile(latencies, 50), 'ms', { metric: 'dual_write_commit_to_effect_p50', value: peers.dualWrite.p50, lowerIsBetter: true });
+    const p99 = ctx.record(metric('commit_to_effect_p99'), percentile(latencies, 99), 'ms', { metric: 'dual_write_commit_to_effect_p99', value: peers.dualWrite.p99, lowerIsBetter: true }, { atMost: peers.dualWrite.p99 + P99_ALLOWANCE_MS });
+    if (adapter.kafkajs) ctx.record(metric('vs_kafkajs_commit_to_effect_p99'), p99.value, 'ms', { metric: 'pipeline_commit_to_effect_p99', value: adapter.kafkajs.p99, lowerIsBetter: true });
+    ctx.progress(`pipeline (${adapter.name}): commit-to-effect p90 ${percentile(latencies, 90)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies[latencies.length - 1]} ms`);
+    return { rate, p99: p99.value };
   } finally {
     await relay.stop();
     await consumer.stop(2000);

@@ -1,4 +1,4 @@
-import { jsonLogger } from '@platform/core';
+import { stderrLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
 import {
   KafkaNaming,
@@ -11,6 +11,7 @@ import {
 } from '@platform/messaging';
 import { Partitioners } from 'kafkajs';
 import { percentile, type BenchContext } from '../../bench';
+import { adapterMetric, type BenchAdapter } from './adapters';
 import { rawMessage, sleep, until, type BenchEnv } from './fixture';
 
 const EVENTS = [EndpointUpdated] as const;
@@ -49,22 +50,47 @@ class BatchedDigestPerOwner extends DigestPerOwner {
   }
 }
 
-/**
- * (d) a windowed use case (500 ms tumbling windows per owner, 50 owners): throughput, then the
- * emit delay (how late after its close time each window's result commits) at a steady rate,
- * once with a handler per window and once with the batch handler.
- */
-export async function windows(ctx: BenchContext, env: BenchEnv, count: number, rawConsume: number): Promise<void> {
-  await windowedUseCase(ctx, env, new DigestPerOwner(), 'windows', count, rawConsume);
-  await env.settle();
-  await windowedUseCase(ctx, env, new BatchedDigestPerOwner(), 'windows_batch_handler', count, rawConsume);
+/** A windowed run's figures, for another adapter's lines to compare with. */
+export interface WindowsResult {
+  readonly throughput: number;
+  readonly emitDelayP99: number;
 }
 
-async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: DigestPerOwner, metric: string, count: number, rawConsume: number): Promise<void> {
-  const db = await env.database(useCase.name.replace('-', '_'));
+/**
+ * (d) a windowed use case (500 ms tumbling windows per owner, 50 owners) on the given adapter:
+ * throughput, then the emit delay (how late after its close time each window's result commits)
+ * at a steady rate, once with a handler per window and once with the batch handler. Another
+ * adapter than kafkajs also prints its ratio to kafkajs' figures of the same run.
+ */
+export async function windows(
+  ctx: BenchContext,
+  env: BenchEnv,
+  count: number,
+  rawConsume: number,
+  adapter: BenchAdapter,
+  kafkajs?: { perWindow: WindowsResult; batched: WindowsResult },
+): Promise<{ perWindow: WindowsResult; batched: WindowsResult }> {
+  const perWindow = await windowedUseCase(ctx, env, new DigestPerOwner(), adapter, 'windows', count, rawConsume, kafkajs?.perWindow);
+  await env.settle();
+  const batched = await windowedUseCase(ctx, env, new BatchedDigestPerOwner(), adapter, 'windows_batch_handler', count, rawConsume, kafkajs?.batched);
+  return { perWindow, batched };
+}
+
+async function windowedUseCase(
+  ctx: BenchContext,
+  env: BenchEnv,
+  useCase: DigestPerOwner,
+  adapter: BenchAdapter,
+  prefix: string,
+  count: number,
+  rawConsume: number,
+  kafkajs: WindowsResult | undefined,
+): Promise<WindowsResult> {
+  const metric = (name: string) => adapterMetric(adapter, prefix, name);
+  const db = await env.database(`${useCase.name.replace('-', '_')}_${adapter.name}`);
   await db.pool.query('CREATE TABLE digests (owner_id uuid, window_start timestamptz, events int, PRIMARY KEY (owner_id, window_start))');
-  const naming = new KafkaNaming(`${env.namespace}-${useCase.name}`);
-  const messaging = new ServiceMessaging({ service: 'windows', broker: env.broker, naming, pool: db.pool, publishes: [], useCases: [useCase], logger: jsonLogger('windows', 'error') });
+  const naming = new KafkaNaming(`${env.namespace}-${useCase.name}-${adapter.name}`);
+  const messaging = new ServiceMessaging({ service: 'windows', broker: adapter.broker, naming, pool: db.pool, publishes: [], useCases: [useCase], logger: stderrLogger('windows', 'error') });
   await messaging.start();
   await until(() => messaging.consumers.every((c) => c.assignment.length > 0), 30_000, 'the windowed group');
   const closer = messaging.consumers[0].windowCloser;
@@ -73,13 +99,15 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
   const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    ctx.progress(`${useCase.name}: ${count} events as fast as they can be produced`);
+    ctx.progress(`${useCase.name} (${adapter.name}): ${count} events as fast as they can be produced`);
     const started = Date.now();
     for (let sent = 0; sent < count; sent += 1000) {
       await producer.send({ topic, acks: -1, messages: Array.from({ length: Math.min(1000, count - sent) }, (_, i) => rawMessage(sent + i)) });
     }
     await until(() => useCase.handled >= count, 600_000, 'every window');
-    ctx.record(`${metric}_throughput`, (count / (Date.now() - started)) * 1000, 'events/s', { metric: 'raw_kafkajs_consume_each_batch', value: rawConsume });
+    const throughput = (count / (Date.now() - started)) * 1000;
+    ctx.record(metric('throughput'), throughput, 'events/s', { metric: 'raw_kafkajs_consume_each_batch', value: rawConsume });
+    if (kafkajs) ctx.record(metric('throughput_vs_kafkajs'), throughput, 'events/s', { metric: `${prefix}_throughput`, value: kafkajs.throughput });
 
     // A service that has been running has fresh statistics (autovacuum analyzes at most a minute
     // apart); this database is seconds old, and plans from its first statistics would scan.
@@ -87,7 +115,7 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
     await env.quiesce();
     const rate = ctx.quick ? 500 : 1000;
     const seconds = ctx.quick ? 4 : 10;
-    ctx.progress(`${useCase.name}: ${rate} events/s for ${seconds} s, measuring how late each window is handled after it closes`);
+    ctx.progress(`${useCase.name} (${adapter.name}): ${rate} events/s for ${seconds} s, measuring how late each window is handled after it closes`);
     closer.emitDelays.samples.length = 0;
     const before = useCase.handled;
     const t0 = Date.now();
@@ -98,9 +126,11 @@ async function windowedUseCase(ctx: BenchContext, env: BenchEnv, useCase: Digest
     }
     await until(() => useCase.handled - before >= rate * seconds, 60_000, 'the paced windows');
     const delays = [...closer.emitDelays.samples].sort((a, b) => a - b);
-    ctx.record(`${metric}_emit_delay_p50`, percentile(delays, 50), 'ms');
-    ctx.record(`${metric}_emit_delay_p99`, percentile(delays, 99), 'ms');
-    ctx.progress(`${useCase.name}: ${delays.length} windows handled in the paced run`);
+    ctx.record(metric('emit_delay_p50'), percentile(delays, 50), 'ms');
+    const emitDelayP99 = percentile(delays, 99);
+    ctx.record(metric('emit_delay_p99'), emitDelayP99, 'ms', kafkajs ? { metric: `${prefix}_emit_delay_p99`, value: kafkajs.emitDelayP99, lowerIsBetter: true } : undefined);
+    ctx.progress(`${useCase.name} (${adapter.name}): ${delays.length} windows handled in the paced run`);
+    return { throughput, emitDelayP99 };
   } finally {
     await producer.disconnect();
     await messaging.stop(2000);

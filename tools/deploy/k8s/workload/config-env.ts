@@ -11,6 +11,7 @@ export function configEnv(service: ServiceModel): Record<string, string> {
   return {
     PORT: String(service.port),
     KAFKA_BROKERS: kafkaBootstrap(),
+    KAFKA_SECURITY_PROTOCOL: SETTINGS.kafka.securityProtocol,
     KAFKA_SASL_MECHANISM: 'scram-sha-512',
     KAFKA_SASL_USERNAME: kafkaUserName(service.name),
     LOG_LEVEL: 'info',
@@ -19,6 +20,22 @@ export function configEnv(service: ServiceModel): Record<string, string> {
     DATABASE_POOL_SIZE: '10',
     CONSUMER_CONCURRENCY: '6',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
+  };
+}
+
+/**
+ * The console's non-secret environment (loadConsoleConfig in apps/console): Kafka as the services
+ * reach it, under its own user, and each service by its in-cluster Service name (same namespace,
+ * so an overlay's namespace applies). The console logs through Nest's logger: no LOG_* variables.
+ */
+export function consoleConfigEnv(console: { readonly name: string; readonly port: number }, services: readonly ServiceModel[]): Record<string, string> {
+  return {
+    PORT: String(console.port),
+    KAFKA_BROKERS: kafkaBootstrap(),
+    KAFKA_SECURITY_PROTOCOL: SETTINGS.kafka.securityProtocol,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: kafkaUserName(console.name),
+    ...Object.fromEntries(services.map((s) => [`${s.name.toUpperCase()}_URL`, `http://${s.name}:${s.port}`])),
   };
 }
 

@@ -1,9 +1,8 @@
 import type { IService } from 'kubernetes-models/v1/Service';
-import type { ServiceModel } from '../../catalog/load-services';
 import { selectorLabels, serviceLabels } from '../labels';
 
 /** In-cluster address `<service>.<namespace>:<port>`, the same port as in compose and locally. */
-export function service(model: ServiceModel): IService {
+export function service(model: { readonly name: string; readonly port: number }): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',

@@ -3,7 +3,7 @@ import type { JsonSchema } from './json-schema';
 /**
  * CloudNativePG `postgresql.cnpg.io/v1` Cluster: the documented `spec` fields this repository
  * uses or is likely to patch in an overlay (API reference, ClusterSpec / BootstrapInitDB /
- * StorageConfiguration / PostgresConfiguration), with their types and enums. A hand-written
+ * StorageConfiguration / PostgresConfiguration / ManagedConfiguration / RoleConfiguration), with their types and enums. A hand-written
  * subset of the CRD, not the CRD itself (no package publishes it): a field outside it fails
  * here until it is added, which is the point when overlays are edited by hand.
  */
@@ -44,6 +44,37 @@ export const CNPG_CLUSTER_SPEC: JsonSchema = {
             localeCType: { type: 'string' },
             postInitSQL: { type: 'array', items: { type: 'string' } },
             postInitApplicationSQL: { type: 'array', items: { type: 'string' } },
+          },
+        },
+      },
+    },
+    managed: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        roles: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name'],
+            properties: {
+              name: { type: 'string' },
+              comment: { type: 'string' },
+              ensure: { type: 'string', enum: ['present', 'absent'] },
+              passwordSecret: { type: 'object', additionalProperties: false, required: ['name'], properties: { name: { type: 'string' } } },
+              disablePassword: { type: 'boolean' },
+              connectionLimit: { type: 'integer' },
+              validUntil: { type: 'string' },
+              inRoles: { type: 'array', items: { type: 'string' } },
+              inherit: { type: 'boolean' },
+              login: { type: 'boolean' },
+              superuser: { type: 'boolean' },
+              createdb: { type: 'boolean' },
+              createrole: { type: 'boolean' },
+              replication: { type: 'boolean' },
+              bypassrls: { type: 'boolean' },
+            },
           },
         },
       },

@@ -1,0 +1,3 @@
+const serviceWebpackConfig = require('../../webpack.service.config');
+
+module.exports = serviceWebpackConfig('console');

@@ -1,0 +1,117 @@
+import { Partitioners } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { withTransaction } from '@platform/core';
+import { EndpointUpdated } from '@platform/contracts';
+import { OutboxPublisher } from '@platform/messaging';
+import { percentile, type BenchContext } from '../../bench';
+import { commitToEffect, kibEvent, pacedWrites, rawMessage, until, type BenchEnv } from './fixture';
+
+/** What a hand-built pipeline reached: the peer our pipeline is held against. */
+export interface PipelinePeer {
+  readonly rate: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+const WRITERS = 8;
+
+/**
+ * The pipeline a team would build without the platform, of the same shape as ours: 8 writers,
+ * each committing a state row and then awaiting a produce of its 1 KiB event (acks=all,
+ * idempotent: the dual write, which loses the event when the process dies between the two);
+ * a consumer group with an eachMessage handler and kafkajs' auto-commit writes the effect into
+ * another database (no inbox: a redelivery writes it again). Same client, broker, partitions,
+ * payloads and databases as ours. First as fast as the writers go, then paced at half that
+ * rate for commit→effect latency, as ours is measured.
+ */
+export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count: number): Promise<PipelinePeer> {
+  const writer = await env.database('dual_writer');
+  const reader = await env.database('dual_reader');
+  await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
+  await reader.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
+  const topic = await env.topic('dual-write');
+  const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const consumer = env.kafka.consumer({ groupId: `${topic}.effects`, maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const effectAt = new Map<string, number>();
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachMessage: async ({ message }) => {
+      const id = message.headers?.ce_id?.toString() ?? '';
+      const payload = JSON.parse(message.value?.toString() ?? '{}') as { apiId: string; version: number };
+      await reader.pool.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, payload.apiId, payload.version]);
+      effectAt.set(id, Date.now());
+    },
+  });
+  await joined;
+
+  const committedAt = new Map<string, number>();
+  let next = 0;
+  const write = async () => {
+    const message = rawMessage(next++);
+    const payload = JSON.parse(message.value) as { apiId: string; version: number };
+    const client = await writer.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('INSERT INTO state (id, api_id, version) VALUES ($1, $2, $3)', [randomUUID(), payload.apiId, payload.version]);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    committedAt.set(message.headers.ce_id, Date.now());
+    await producer.send({ topic, acks: -1, messages: [message] });
+  };
+
+  try {
+    ctx.progress(`dual-write peer: ${count} transactions, each followed by its produce, from ${WRITERS} writers`);
+    const started = Date.now();
+    await Promise.all(Array.from({ length: WRITERS }, async () => {
+      while (next < count) await write();
+    }));
+    await until(() => effectAt.size >= count, 600_000, 'every dual-write effect');
+    const rate = ctx.record('dual_write_pipeline_max_throughput', (count / (Math.max(...effectAt.values()) - started)) * 1000, 'events/s').value;
+
+    await env.quiesce();
+    const paced = Math.max(200, Math.floor(count / 4));
+    const target = rate / 2;
+    ctx.progress(`dual-write peer: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
+    await pacedWrites(paced, target, WRITERS, write);
+    const ids = [...committedAt.keys()].slice(count);
+    await until(() => ids.every((id) => effectAt.has(id)), 120_000, 'paced dual-write effects');
+    const latencies = commitToEffect(ids, committedAt, effectAt);
+    const p50 = ctx.record('dual_write_commit_to_effect_p50', percentile(latencies, 50), 'ms').value;
+    const p99 = ctx.record('dual_write_commit_to_effect_p99', percentile(latencies, 99), 'ms').value;
+    return { rate, p50, p99 };
+  } finally {
+    await consumer.disconnect();
+    await producer.disconnect();
+  }
+}
+
+/**
+ * The writer's transaction alone, 8 clients: the same transaction as our pipeline's writer (a
+ * state row and its event through the outbox publisher), with no relay and no consumer. The
+ * database's ceiling for this shape on this machine: no pipeline that commits one such
+ * transaction per event can go faster.
+ */
+export async function writerTransactionsAlone(ctx: BenchContext, env: BenchEnv, count: number): Promise<number> {
+  const writer = await env.database('writer_alone');
+  await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
+  const publisher = new OutboxPublisher('writer', [EndpointUpdated]);
+  let next = 0;
+  ctx.progress(`writer alone: ${count} transactions (state row + outbox row) from ${WRITERS} clients`);
+  const started = Date.now();
+  await Promise.all(Array.from({ length: WRITERS }, async () => {
+    while (next < count) {
+      const payload = kibEvent(next++);
+      await withTransaction(writer.pool, async (tx) => {
+        await tx.query('INSERT INTO state (id, api_id, version) VALUES ($1, $2, $3)', [randomUUID(), payload.apiId, payload.version]);
+        await publisher.publish(tx, EndpointUpdated, payload);
+      });
+    }
+  }));
+  return ctx.record('writer_transaction_alone_throughput', (count / (Date.now() - started)) * 1000, 'tx/s').value;
+}
