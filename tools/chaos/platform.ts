@@ -7,10 +7,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync, symlinkSync, unlinkSync, type WriteStream } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { Client } from 'pg';
-import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, sleep, TestTokens } from '@platform/testing';
+import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, sleep, stablePort, TestTokens } from '@platform/testing';
 
 export interface PlatformOptions {
   /** Where logs and the build snapshot go. */
@@ -38,29 +37,6 @@ export interface ExitRecord {
   readonly signal: NodeJS.Signals | null;
   /** The last lines it wrote. */
   readonly tail: string;
-}
-
-/** Ports outside the ephemeral range, so a restarted broker, database or service finds its port free again. */
-export async function stablePort(taken: Set<number>, span = 1): Promise<number> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const ports = Array.from({ length: span }, (_, i) => port + i);
-    if (ports.some((p) => taken.has(p))) continue;
-    if ((await Promise.all(ports.map(portIsFree))).every(Boolean)) {
-      ports.forEach((p) => taken.add(p));
-      return port;
-    }
-  }
-  throw new Error('no free port between 20000 and 32000');
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 }
 
 /** What /health/ready answers, the parts we look at. */
@@ -308,8 +284,8 @@ export class ChaosPlatform {
     mkdirSync(path.join(runDir, 'logs'), { recursive: true });
 
     // Plain listener, controller and SASL_SSL listener: three ports in a row.
-    this.kafka = new PrivateKafka(await stablePort(this.ports, 3));
-    this.postgres = new PrivatePostgres(await stablePort(this.ports), { parentDir: runDir });
+    this.kafka = new PrivateKafka(await stablePort(3, this.ports));
+    this.postgres = new PrivatePostgres(await stablePort(1, this.ports), { parentDir: runDir });
     log(`starting a private Kafka broker on ${this.kafka.brokers[0]} and a private PostgreSQL cluster on 127.0.0.1:${this.postgres.port} (${this.postgres.dataDir})`);
     await Promise.all([this.kafka.start(), this.postgres.start()]);
 
@@ -322,7 +298,7 @@ export class ChaosPlatform {
       );
       this.databases.set(service, { service, database, url: db.url });
       for (let index = 1; index <= (this.options.instances[service] ?? 1); index++) {
-        const port = await stablePort(this.ports);
+        const port = await stablePort(1, this.ports);
         const url = new URL(db.url);
         url.searchParams.set('application_name', `chaos-${service}-${index}`);
         const env = cleanEnv({

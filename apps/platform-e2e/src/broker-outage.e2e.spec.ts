@@ -14,7 +14,7 @@ interface User {
  * again and the events it accepted reach Kafka.
  */
 describe('a broker outage is not an HTTP outage (users on a private broker)', () => {
-  const kafka = new PrivateKafka(19_192);
+  let kafka: PrivateKafka;
   let platform: TestPlatform | undefined;
 
   const users = () => platform!.service('users');
@@ -23,6 +23,7 @@ describe('a broker outage is not an HTTP outage (users on a private broker)', ()
   const register = (name: string) => httpJson<User>('POST', `${users().url}/users`, { email: `${name}-${Date.now()}@example.com`, displayName: name }, platform!.asOperator());
 
   beforeAll(async () => {
+    kafka = await PrivateKafka.onFreePorts();
     await kafka.start();
     platform = new TestPlatform(['users'], { brokers: kafka.brokers });
     await platform.start();
@@ -30,7 +31,7 @@ describe('a broker outage is not an HTTP outage (users on a private broker)', ()
 
   afterAll(async () => {
     await platform?.stop();
-    await kafka.destroy();
+    await kafka?.destroy();
   }, 120_000);
 
   it('stays ready (degraded) and alive, takes writes while Kafka is down, and delivers them when it returns', async () => {

@@ -344,13 +344,14 @@ describe('metrics: /metrics in Prometheus format on every service (users, notifi
  * with messaging_kafka_up 0, the last known lag, and the events waiting in the outbox.
  */
 describe('metrics while Kafka is away (users and notifications on a private broker)', () => {
-  const kafka = new PrivateKafka(19_292);
+  let kafka: PrivateKafka;
   let platform: TestPlatform | undefined;
   const scrape = (service: string) => scrapeService(platform!, service);
   const register = (name: string) =>
     httpJson<{ id: string }>('POST', `${platform!.service('users').url}/users`, { email: `${name}-${randomUUID()}@example.com`, displayName: name }, platform!.asOperator());
 
   beforeAll(async () => {
+    kafka = await PrivateKafka.onFreePorts();
     await kafka.start();
     platform = new TestPlatform(['users', 'notifications'], { brokers: kafka.brokers });
     await platform.start();
@@ -358,7 +359,7 @@ describe('metrics while Kafka is away (users and notifications on a private brok
 
   afterAll(async () => {
     await platform?.stop();
-    await kafka.destroy();
+    await kafka?.destroy();
   }, 120_000);
 
   it('answers scrapes at once with kafka_up 0, the last known lag and the outbox filling up, and recovers', async () => {

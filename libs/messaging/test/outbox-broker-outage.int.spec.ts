@@ -9,7 +9,7 @@ jest.setTimeout(180_000);
 
 /** Fault test: this spec stops and starts a broker of its own, never the shared one. */
 describe('outbox across a broker outage', () => {
-  const kafka = new PrivateKafka(19_092);
+  let kafka: PrivateKafka;
   let h: MessagingHarness;
   let relay: OutboxRelay;
   const publisher = new OutboxPublisher('outage-test', [UserCreated]);
@@ -18,6 +18,7 @@ describe('outbox across a broker outage', () => {
     withTransaction(h.db.pool, (tx) => publisher.publish(tx, UserCreated, { userId, email: `u${n}@example.com`, displayName: `user ${n}` }));
 
   beforeAll(async () => {
+    kafka = await PrivateKafka.onFreePorts();
     await kafka.start();
     h = await messagingHarness('outage', kafka.brokers);
     const admin = await h.broker.admin();
@@ -36,7 +37,7 @@ describe('outbox across a broker outage', () => {
   afterAll(async () => {
     await relay?.stop();
     await h?.close();
-    await kafka.destroy();
+    await kafka?.destroy();
   });
 
   it('keeps accepting writes while Kafka is down and delivers all of them, in order, when it returns', async () => {

@@ -2,6 +2,7 @@ export * from './names';
 export * from './eventually';
 export * from './postgres';
 export * from './kafka';
+export { stablePort } from './stable-port';
 export * from './private-postgres';
 export * from './topic-reader';
 export * from './dead-letters';

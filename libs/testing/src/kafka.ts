@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { stablePort } from './stable-port';
 
 const run = promisify(execFile);
 
@@ -41,6 +42,11 @@ export class PrivateKafka {
   readonly brokers: string[];
   private readonly env: NodeJS.ProcessEnv;
   private readonly stateDir: string;
+
+  /** A private broker on a free run of three ports (plain, controller, SASL_SSL). */
+  static async onFreePorts(): Promise<PrivateKafka> {
+    return new PrivateKafka(await stablePort(3));
+  }
 
   constructor(readonly port: number) {
     this.brokers = [`127.0.0.1:${port}`];

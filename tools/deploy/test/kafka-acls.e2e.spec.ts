@@ -31,7 +31,7 @@ interface Principal {
  * under its own user; only the setup (users, topics, ACLs) runs as the admin.
  */
 describe('Kafka ACLs from the declarations, enforced over SASL_SSL', () => {
-  const kafka = new PrivateKafka(19_392);
+  let kafka: PrivateKafka;
   let listener: SaslSslListener;
   let ca: string;
   let services: ServiceModel[];
@@ -97,6 +97,7 @@ describe('Kafka ACLs from the declarations, enforced over SASL_SSL', () => {
   }
 
   beforeAll(async () => {
+    kafka = await PrivateKafka.onFreePorts();
     await kafka.start();
     listener = kafka.saslSsl();
     ca = readFileSync(listener.caFile, 'utf8');
@@ -108,7 +109,7 @@ describe('Kafka ACLs from the declarations, enforced over SASL_SSL', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await kafka.destroy();
+    await kafka?.destroy();
   }, 60_000);
 
   describe('what each user may do', () => {

@@ -356,6 +356,10 @@ export class KafkaJsBroker implements Broker {
             configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
           })),
         });
+        // A leader in the metadata is not yet a leader taking writes: for a few milliseconds
+        // after, a produce was answered NOT_LEADER_OR_FOLLOWER (seen under load in CI). Only a
+        // partition's leader answers ListOffsets, and the admin retries until each one does.
+        for (const t of topics) await admin.fetchTopicOffsets(t.topic);
       },
       async describeTopics(topics: readonly string[]) {
         const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
