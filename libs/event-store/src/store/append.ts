@@ -71,7 +71,8 @@ export async function appendToStream(
   return toResult(row, stream, expected);
 }
 
-function toResult(row: AppendRow, stream: string, expected: ExpectedVersion): AppendResult {
+/** An append's row as its result, or its refusal as a typed error. */
+export function toResult(row: AppendRow, stream: string, expected: ExpectedVersion): AppendResult {
   switch (row.outcome) {
     case 'appended':
     case 'replayed': {

@@ -5,6 +5,7 @@ import { EVENT_STORE_METRICS } from '../metrics/event-store-metrics';
 import { AppendSignals } from '../notify/append-signals';
 import { CatchUpSubscription, type Subscription, type SubscriptionOptions } from '../subscription/subscription';
 import { appendToStream, type AppendRow, type AppendStatement } from './append';
+import { GroupedAppends } from './grouped-appends';
 import type { AppendResult, NewEvent, RecordedEvent } from './event';
 import type { AppendOptions, EventStore, EventStoreWriter } from './event-store';
 import { holdBackMetrics, type HoldBackMetrics } from './hold-back';
@@ -59,6 +60,8 @@ export class PostgresEventStore implements EventStore {
   private readonly pooled: AppendStatement;
   private readonly stopReporting: (() => void)[] = [];
   private readonly lengths: StreamLengthWatch;
+  /** Appends of concurrent callers outside their own transactions, committed together. */
+  private readonly grouped: GroupedAppends;
 
   constructor(
     private readonly pool: Pool,
@@ -68,6 +71,7 @@ export class PostgresEventStore implements EventStore {
     this.upcaster = new StoredEventUpcaster(options.upcastTo ?? []);
     this.signals = new AppendSignals(pool, this.logger, options.notifyIntervalMs);
     this.pooled = (text, values) => pool.query<AppendRow>({ name: 'event_store_append', text, values: [...values] });
+    this.grouped = new GroupedAppends(pool, this.pooled, this.logger);
     const metrics = options.metrics ?? noopMetrics;
     this.lengths = new StreamLengthWatch(options.streamLengthWarning ?? DEFAULT_STREAM_LENGTH_WARNING, this.logger, metrics.counter(EVENT_STORE_METRICS.streamLengthCrossings), (stream) =>
       openingVersion(pool, stream),
@@ -90,11 +94,13 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * One statement in a transaction of its own: one round trip. (It cannot meet a
-   * StreamOrderError: its transaction takes its id only once it holds the stream's lock.)
+   * In a transaction of its own, one round trip; appends of concurrent callers that come while
+   * one is on its way share the next statement and commit (GroupedAppends). (It cannot meet a
+   * StreamOrderError: one that its group met is appended again alone, and a transaction alone
+   * takes its id only once it holds the stream's lock.)
    */
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    const result = await appendToStream(this.pooled, stream, events, options.expectedVersion ?? 'any', { notify: false, checkIds: false });
+    const result = await this.grouped.append(stream, events, options.expectedVersion ?? 'any');
     if (!result.replayed) {
       this.signals.appended();
       await this.lengths.appended(stream, result.streamVersion - events.length, result.streamVersion);
