@@ -1,4 +1,4 @@
-import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Consumer, type IHeaders, type LogEntry, type SASLOptions } from 'kafkajs';
+import { AssignerProtocol, Kafka, KafkaMessage, logLevel, Partitioners, type Admin, type Consumer, type IHeaders, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { LogFields, Logger } from '@platform/core';
 import type {
   Broker,
@@ -102,6 +102,25 @@ function privateCluster(kafka: Kafka): KafkaJsCluster | undefined {
   if (typeof create !== 'function') return undefined;
   // Read committed (1), as the consumers read.
   return create({ allowAutoTopicCreation: false, isolationLevel: 1 }) as KafkaJsCluster;
+}
+
+/**
+ * A leader in the metadata is not yet a leader taking writes: for a few milliseconds after
+ * createTopics, a produce (and a ListOffsets) was answered NOT_LEADER_OR_FOLLOWER, under load in
+ * CI. Only a partition's leader answers ListOffsets, so ask every partition, on fresh metadata,
+ * until all answer (kafkajs' admin does not retry that refusal itself); as the platformatic
+ * adapter does. After 50 tries (about 5 s) the topics are used as they are.
+ */
+async function untilLeadersAnswer(admin: Admin, topics: readonly string[]): Promise<void> {
+  for (let attempt = 1; attempt <= 50; attempt++) {
+    try {
+      await admin.fetchTopicMetadata({ topics: [...topics] });
+      for (const topic of topics) await admin.fetchTopicOffsets(topic);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Bytes asked for per partition when reading a message's timestamp; Kafka still returns the whole first record batch. */
@@ -356,10 +375,7 @@ export class KafkaJsBroker implements Broker {
             configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
           })),
         });
-        // A leader in the metadata is not yet a leader taking writes: for a few milliseconds
-        // after, a produce was answered NOT_LEADER_OR_FOLLOWER (seen under load in CI). Only a
-        // partition's leader answers ListOffsets, and the admin retries until each one does.
-        for (const t of topics) await admin.fetchTopicOffsets(t.topic);
+        await untilLeadersAnswer(admin, topics.map((t) => t.topic));
       },
       async describeTopics(topics: readonly string[]) {
         const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
