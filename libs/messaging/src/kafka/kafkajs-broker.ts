@@ -105,14 +105,16 @@ function privateCluster(kafka: Kafka): KafkaJsCluster | undefined {
 }
 
 /**
- * A leader in the metadata is not yet a leader taking writes: for a few milliseconds after
- * createTopics, a produce (and a ListOffsets) was answered NOT_LEADER_OR_FOLLOWER, under load in
- * CI. Only a partition's leader answers ListOffsets, so ask every partition, on fresh metadata,
- * until all answer (kafkajs' admin does not retry that refusal itself); as the platformatic
- * adapter does. After 50 tries (about 5 s) the topics are used as they are.
+ * A created topic is used at once, so its partitions must take writes when createTopics returns.
+ * Under load in CI, for a while after the creation the metadata did not know the topic yet
+ * (UNKNOWN_TOPIC_OR_PARTITION), and then a leader in the metadata still answered a produce (and a
+ * ListOffsets) with NOT_LEADER_OR_FOLLOWER. Only a partition's leader answers ListOffsets, so ask
+ * every partition, on fresh metadata, until all answer (kafkajs' admin retries neither refusal
+ * here), as the platformatic adapter does. After 100 tries (about 10 s) the topics are used as
+ * they are, and a refused write is retried where it is made.
  */
 async function untilLeadersAnswer(admin: Admin, topics: readonly string[]): Promise<void> {
-  for (let attempt = 1; attempt <= 50; attempt++) {
+  for (let attempt = 1; attempt <= 100; attempt++) {
     try {
       await admin.fetchTopicMetadata({ topics: [...topics] });
       for (const topic of topics) await admin.fetchTopicOffsets(topic);
@@ -368,7 +370,9 @@ export class KafkaJsBroker implements Broker {
       async createTopics(topics: readonly TopicSpec[]) {
         if (topics.length === 0) return;
         await admin.createTopics({
-          waitForLeaders: true,
+          // Ours below: kafkajs' own wait gives up on the first metadata answer that does not
+          // know the topic yet (UNKNOWN_TOPIC_OR_PARTITION, seen under CI load).
+          waitForLeaders: false,
           topics: topics.map((t) => ({
             topic: t.topic,
             numPartitions: t.partitions,
