@@ -43,9 +43,9 @@ export class ServiceKitModule {
           inject: [SERVICE_CONFIG],
           useFactory: async (config: ServiceConfig) => {
             const migrations = typeOrmMigrations([...MESSAGING_MIGRATIONS, ...(options.libraryMigrations ?? []), ...options.migrations]);
-            // With a migration role, the DDL runs as it before the runtime pool opens; without one
-            // (development), the runtime connection migrates as it always did.
-            if (config.migrationDatabaseUrl) await runMigrationsAsOwner({ url: config.migrationDatabaseUrl, migrations, applicationName: `${config.service}-migrations` });
+            // As the migration role when there is one, else (development) as the runtime role;
+            // either way before the runtime pool opens, one replica at a time.
+            await runMigrationsAsOwner({ url: config.migrationDatabaseUrl ?? config.databaseUrl, migrations, applicationName: `${config.service}-migrations` });
             return {
               type: 'postgres' as const,
               url: config.databaseUrl,
@@ -54,7 +54,7 @@ export class ServiceKitModule {
               entities: [...options.entities],
               // Still listed: /health/ready reports pending ones.
               migrations,
-              migrationsRun: !config.migrationDatabaseUrl,
+              migrationsRun: false,
               // Extensions are the migrations' business; the runtime role may not create them.
               installExtensions: false,
               synchronize: false,
