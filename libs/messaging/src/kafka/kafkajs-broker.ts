@@ -41,6 +41,12 @@ export interface KafkaJsBrokerOptions {
   /** Fetch size per partition and per response: what each consumer group may buffer. */
   readonly maxBytesPerPartition?: number;
   readonly maxBytes?: number;
+  /**
+   * What all the groups of the process may hold fetched and not yet handled, shared equally
+   * (FetchBudget; default 8 MiB). The platformatic adapter, whose fetch loop is ours, keeps to
+   * it; kafkajs fetches on its own loop and is bounded by the two sizes above only.
+   */
+  readonly maxBytesInFlight?: number;
 }
 
 function headerValue(value: IHeaders[string]): string | undefined {

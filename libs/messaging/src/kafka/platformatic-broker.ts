@@ -1,6 +1,7 @@
 import { Admin, compatibilityPartitioner, Consumer, Producer, ProduceAcks, type BaseOptions } from '@platformatic/kafka';
 import type { Logger } from '@platform/core';
 import type { Broker, BrokerAdmin, GroupConsumer, MessageProducer, OutgoingMessage, ProducerOptions } from './broker';
+import { FetchBudget } from './fetch-budget';
 import type { KafkaJsBrokerOptions } from './kafkajs-broker';
 import { PlatformaticAdmin } from './platformatic/admin';
 import { asKafkaRefusal } from './platformatic/errors';
@@ -9,14 +10,20 @@ import { PlatformaticGroupConsumer } from './platformatic/group-consumer';
 /** The same settings as the kafkajs adapter's, so either is built from one configuration. */
 export type PlatformaticBrokerOptions = KafkaJsBrokerOptions;
 
+/** What a process's groups may hold fetched and not yet handled, unless maxBytesInFlight says otherwise. */
+export const DEFAULT_MAX_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
 const SASL_MECHANISMS = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' } as const;
 
 /** @platformatic/kafka behind the Broker port (Node >= 22). */
 export class PlatformaticBroker implements Broker {
   private readonly logger: Logger;
+  /** One for all the groups this broker makes: a service's whole process. */
+  private readonly fetchBudget: FetchBudget;
 
   constructor(private readonly options: PlatformaticBrokerOptions) {
     this.logger = options.logger;
+    this.fetchBudget = new FetchBudget(options.maxBytesInFlight ?? DEFAULT_MAX_BYTES_IN_FLIGHT);
   }
 
   private base(clientId: string): BaseOptions {
@@ -86,6 +93,7 @@ export class PlatformaticBroker implements Broker {
       // As the kafkajs adapter: smaller than the client's defaults; each group pays its fetch buffers.
       maxBytesPerPartition: this.options.maxBytesPerPartition ?? 256 * 1024,
       maxBytes: this.options.maxBytes ?? 4 * 1024 * 1024,
+      budget: this.fetchBudget,
     });
     // A plain object of functions, as the kafkajs adapter returns: callers may spread it to wrap one.
     return {

@@ -1,6 +1,7 @@
 import { ConnectionPool, Consumer, consumerGroupChannel, ListOffsetTimestamps, type ConsumerGroupJoinPayload, type fetchV17 } from '@platformatic/kafka';
 import { errorFields, type Logger } from '@platform/core';
-import type { ConsumerRunOptions, GroupConsumer, PartitionBatch, TopicPartition, TopicPartitionOffset } from '../broker';
+import type { ConsumerRunOptions, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition, TopicPartitionOffset } from '../broker';
+import { MIN_FETCH_BYTES, type FetchBudget } from '../fetch-budget';
 import { GroupGeneration } from '../group-generation';
 import { fetchedPartition, groupByTopic, partitionKey } from './records';
 
@@ -13,7 +14,12 @@ export interface PlatformaticConsumerSettings {
   readonly maxWaitTimeInMs: number;
   readonly maxBytesPerPartition: number;
   readonly maxBytes: number;
+  /** Shared by the process's groups: what this one may hold fetched and not handed back. */
+  readonly budget: FetchBudget;
 }
+
+/** What a fetched message holds: its bytes and, decoded, about as much again in objects and strings. */
+const heldBytes = (messages: readonly IncomingMessage[]) => messages.reduce((n, m) => n + 2 * (m.value?.length ?? 0) + 512, 0);
 
 /** Fetches that failed one after another (each after the client's own retries) before the consumer counts as crashed. */
 const FETCH_FAILURES_BEFORE_CRASH = 5;
@@ -52,6 +58,10 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
   /** Per leader, the last fetch that did not wait and found nothing: when, and at which count of changes. */
   private readonly emptyPolls = new Map<number, { readonly changes: number; readonly at: number }>();
   private loop?: Promise<void>;
+  /** Bytes of the batches fetched and not handed back, and those asked of fetches in flight. */
+  private held = 0;
+  private asked = 0;
+  private leaveBudget: () => void = () => undefined;
   private readonly assignmentListeners: Listener<readonly TopicPartition[]>[] = [];
   private readonly rebalancingListeners: Listener<void>[] = [];
   private readonly crashListeners: Listener<Error>[] = [];
@@ -81,6 +91,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
 
   async run({ partitionsConcurrently, onBatch }: ConsumerRunOptions): Promise<void> {
     this.running = true;
+    this.leaveBudget = this.settings.budget.join();
     this.loop = this.fetchLoop(Math.max(1, partitionsConcurrently), onBatch);
     // As kafkajs' run(): the membership is sought in the background; a join that fails for good is a crash.
     this.consumer
@@ -125,6 +136,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     this.wake();
     await this.loop;
     await Promise.all([...this.handling]);
+    this.leaveBudget();
     consumerGroupChannel.start.unsubscribe(this.onJoinStart);
     await this.consumer.close().catch(() => this.consumer.close(true));
     await this.fetchPool.close().catch(() => undefined);
@@ -213,6 +225,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
 
   private async handleBatch(batch: PartitionBatch, onBatch: ConsumerRunOptions['onBatch']): Promise<void> {
     const key = partitionKey(batch);
+    const bytes = heldBytes(batch.messages);
     try {
       const taken = await onBatch(batch);
       if (taken !== undefined && !batch.isStale()) this.positions.set(key, BigInt(taken) + 1n);
@@ -220,6 +233,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       // As kafkajs: the batch counts as not taken and is fetched again.
       this.settings.logger.warn('batch handler failed; the batch is fetched again', { group: this.settings.groupId, partition: batch.partition, ...errorFields(error) });
     } finally {
+      this.held -= bytes;
       this.busy.delete(key);
       this.changes++;
     }
@@ -251,10 +265,16 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       if (leadersOfBusy.has(leader) && !this.pollDue(leader)) continue;
       byLeader.set(leader, [...(byLeader.get(leader) ?? []), { topicId: topic.id, topic: p.topic, partition: p.partition, offset: this.positions.get(partitionKey(p)) as bigint }]);
     }
+    // The budget's room, split between the leaders asked now; none left: a batch handed back wakes the loop.
+    const room = this.settings.budget.share - this.held - this.asked;
+    if (byLeader.size === 0 || room < MIN_FETCH_BYTES) return;
+    const maxBytes = Math.min(this.settings.maxBytes, Math.max(MIN_FETCH_BYTES, Math.floor(room / byLeader.size)));
     for (const [node, partitions] of byLeader) {
       this.fetching.add(node);
+      this.asked += maxBytes;
       const waitMs = leadersOfBusy.has(node) ? 0 : this.settings.maxWaitTimeInMs;
-      void this.fetchFrom(node, partitions, waitMs).finally(() => {
+      void this.fetchFrom(node, partitions, waitMs, maxBytes).finally(() => {
+        this.asked -= maxBytes;
         this.fetching.delete(node);
         this.wake();
       });
@@ -267,18 +287,20 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     return !last || last.changes !== this.changes || Date.now() - last.at >= this.settings.maxWaitTimeInMs;
   }
 
-  private async fetchFrom(node: number, partitions: { topicId: string; topic: string; partition: number; offset: bigint }[], waitMs: number): Promise<void> {
+  private async fetchFrom(node: number, partitions: { topicId: string; topic: string; partition: number; offset: bigint }[], waitMs: number, maxBytes: number): Promise<void> {
     const changesBefore = this.changes;
     const fetchedIn = this.generation.begin();
     const topics = new Map<string, fetchV17.FetchRequestTopic>();
+    // Kafka fills the response partition by partition up to maxBytes; a partition's own cap keeps one from taking it all.
+    const partitionMaxBytes = Math.min(this.settings.maxBytesPerPartition, maxBytes);
     for (const p of partitions) {
       const topic = topics.get(p.topicId) ?? { topicId: p.topicId, partitions: [] };
-      topic.partitions.push({ partition: p.partition, fetchOffset: p.offset, partitionMaxBytes: this.settings.maxBytesPerPartition, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
+      topic.partitions.push({ partition: p.partition, fetchOffset: p.offset, partitionMaxBytes, currentLeaderEpoch: -1, lastFetchedEpoch: -1 });
       topics.set(p.topicId, topic);
     }
     let response: fetchV17.FetchResponse;
     try {
-      response = await this.consumer.fetch({ node, topics: [...topics.values()], maxWaitTime: waitMs, maxBytes: this.settings.maxBytes, connectionPool: this.fetchPool });
+      response = await this.consumer.fetch({ node, topics: [...topics.values()], maxWaitTime: waitMs, maxBytes, connectionPool: this.fetchPool });
     } catch (error) {
       if (!this.resetOutOfRange(error, partitions)) this.fetchFailed(error as Error);
       return;
@@ -289,7 +311,8 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     for (const { topicId, partitions: answered } of response.responses) {
       for (const fetched of answered) {
         // A fetch session can answer for partitions not asked this time: their data is not ours to take.
-        const asked = partitions.find((p) => p.topicId === topicId && p.partition === fetched.partitionIndex);
+        const index = fetched.partitionIndex;
+        const asked = partitions.find((p) => p.topicId === topicId && p.partition === index);
         if (!asked) continue;
         const key = partitionKey(asked);
         if (this.positions.get(key) !== asked.offset || this.busy.has(key)) continue;
@@ -302,19 +325,30 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         }
         found = true;
         this.busy.add(key);
-        this.queue.push({
-          topic: asked.topic,
-          partition: asked.partition,
-          messages,
-          highWatermark: fetched.highWatermark.toString(),
-          // The client heart-beats on a timer of its own, whatever the handlers do.
-          heartbeat: async () => undefined,
-          isRunning: () => this.running,
-          isStale: () => !fetchedIn.isCurrent() || !this.assigned.some((p) => p.topic === asked.topic && p.partition === asked.partition),
-        });
+        this.held += heldBytes(messages);
+        this.queue.push(this.batchOf(asked, messages, fetched.highWatermark.toString(), fetchedIn));
       }
     }
     if (waitMs === 0 && !found) this.emptyPolls.set(node, { changes: changesBefore, at: Date.now() });
+  }
+
+  /**
+   * A fetched partition's batch. Its functions are made here, not in the loop over the response:
+   * closures made there shared a scope with the raw response, and each batch kept the whole of
+   * it (every record with its header buffers) until its last message was handled.
+   */
+  private batchOf(asked: TopicPartition, messages: IncomingMessage[], highWatermark: string, fetchedIn: ReturnType<GroupGeneration['begin']>): PartitionBatch {
+    const { topic, partition } = asked;
+    return {
+      topic,
+      partition,
+      messages,
+      highWatermark,
+      // The client heart-beats on a timer of its own, whatever the handlers do.
+      heartbeat: async () => undefined,
+      isRunning: () => this.running,
+      isStale: () => !fetchedIn.isCurrent() || !this.assigned.some((p) => p.topic === topic && p.partition === partition),
+    };
   }
 
   /** A position retention deleted, or past the end: reset it as a new group would start (earliest or latest). */
