@@ -18,7 +18,7 @@ export type {
 } from './kafka/broker';
 export { KafkaJsBroker, type KafkaJsBrokerOptions, type KafkaTls } from './kafka/kafkajs-broker';
 export { PlatformaticBroker, type PlatformaticBrokerOptions } from './kafka/platformatic-broker';
-export { createBroker, KAFKA_CLIENTS, type KafkaClient } from './kafka/create-broker';
+export { createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, type KafkaClient } from './kafka/create-broker';
 export { KafkaNaming, type UseCaseNames } from './kafka/naming';
 export { ensureTopics, TopicMismatchError, topicSpecFor, USE_CASE_TOPIC_RETENTION_MS, useCaseTopicSpecs } from './kafka/ensure-topics';
 

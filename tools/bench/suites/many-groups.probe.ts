@@ -2,11 +2,11 @@
  * Child process of the messaging benchmark: starts N use cases (N consumer groups) in this
  * process and reports what they cost: extra RSS, sockets to the broker, time until every
  * group has its partitions. A fresh process per N keeps the measurements apart.
- *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url>
+ *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url> [kafka client]
  */
 import { silentLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { KafkaJsBroker, KafkaNaming, ServiceMessaging, type EnvelopeOf, type UseCase } from '@platform/messaging';
+import { createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, KafkaNaming, ServiceMessaging, type EnvelopeOf, type KafkaClient, type UseCase } from '@platform/messaging';
 import { Pool } from 'pg';
 
 const EVENTS = [EndpointUpdated] as const;
@@ -32,13 +32,15 @@ function brokerSockets(port: number): number {
 }
 
 async function main(): Promise<void> {
-  const [countArg, brokers, namespace, databaseUrl] = process.argv.slice(2);
+  const [countArg, brokers, namespace, databaseUrl, clientArg] = process.argv.slice(2);
+  const client = (clientArg ?? DEFAULT_KAFKA_CLIENT) as KafkaClient;
+  if (!KAFKA_CLIENTS.includes(client)) throw new Error(`unknown Kafka client "${client}": ${KAFKA_CLIENTS.join(', ')}`);
   const count = Number(countArg);
   const port = Number(brokers.split(',')[0].split(':')[1]);
   const pool = new Pool({ connectionString: databaseUrl, max: 4 });
   const messaging = new ServiceMessaging({
     service: 'groups',
-    broker: new KafkaJsBroker({ brokers: brokers.split(','), clientId: 'groups-probe', logger: silentLogger }),
+    broker: createBroker(client, { brokers: brokers.split(','), clientId: 'groups-probe', logger: silentLogger }),
     naming: new KafkaNaming(namespace),
     pool,
     publishes: [],
@@ -54,6 +56,7 @@ async function main(): Promise<void> {
   const readyMs = Date.now() - started;
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const after = rssMb();
+  if (process.env['PROBE_HEAP']) require('node:v8').writeHeapSnapshot(process.env['PROBE_HEAP']);
   const sockets = brokerSockets(port) - socketsBefore;
   await messaging.stop(1000);
   await pool.end();

@@ -21,7 +21,7 @@ describe('service configuration', () => {
       kafkaSecurityProtocol: 'PLAINTEXT',
       kafkaSasl: undefined,
       kafkaTls: undefined,
-      kafkaClient: 'kafkajs',
+      kafkaClient: 'platformatic',
       deadLetterStacks: false,
       auth: { kind: 'secret', secret: DEVELOPMENT_JWT_SECRET, issuer: DEVELOPMENT_ISSUER, audience: DEVELOPMENT_AUDIENCE, development: true },
     });

@@ -2,13 +2,17 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EndpointUpdated } from '@platform/contracts';
-import { ensureTopics, KafkaNaming } from '@platform/messaging';
+import { DEFAULT_KAFKA_CLIENT, ensureTopics, KAFKA_CLIENTS, KafkaNaming } from '@platform/messaging';
 import type { BenchContext } from '../../bench';
 import type { BenchEnv } from './fixture';
 
 const run = promisify(execFile);
 
+/** Issue 14: 20 use cases catching up a 50,000-event backlog, at most this much more RSS. */
+const RSS_TARGET_MB = 80;
+
 export interface GroupCost {
+  readonly client: string;
   readonly state: 'idle' | 'catching-up';
   readonly count: number;
   readonly readyMs: number;
@@ -19,7 +23,8 @@ export interface GroupCost {
 /**
  * (e) what N use cases (N consumer groups) cost in one process, each N in a fresh process:
  * idle (an empty topic: the fixed cost of a group) and catching up (the topic the outbox
- * suite filled: fetch buffers come on top).
+ * suite filled: fetch buffers come on top). On the default Kafka client, whose lines carry no
+ * client name, then on the other.
  */
 export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: readonly number[]): Promise<GroupCost[]> {
   const db = await env.database('groups');
@@ -29,19 +34,22 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: reado
   await admin.disconnect();
   const root = path.resolve(__dirname, '../../../..');
   const costs: GroupCost[] = [];
+  const clients = [DEFAULT_KAFKA_CLIENT, ...KAFKA_CLIENTS.filter((c) => c !== DEFAULT_KAFKA_CLIENT)];
+  for (const client of clients)
   for (const [state, naming] of [['idle', idle], ['catching-up', env.naming()]] as const)
   for (const count of counts) {
-    ctx.progress(`many groups: ${count} use case(s) in one process, ${state}`);
+    ctx.progress(`many groups (${client}): ${count} use case(s) in one process, ${state}`);
     const { stdout } = await run(
       process.execPath,
-      ['--expose-gc', path.join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', path.join(root, 'tsconfig.base.json'), path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url],
+      ['--expose-gc', path.join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', path.join(root, 'tsconfig.base.json'), path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url, client],
       { cwd: root, maxBuffer: 1024 * 1024 },
     );
-    const cost = { state, ...(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<GroupCost, 'state'>) };
+    const cost = { client, state, ...(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<GroupCost, 'client' | 'state'>) };
     costs.push(cost);
-    const name = `groups_${count}_${state.replace('-', '_')}`;
+    const name = `groups_${client === DEFAULT_KAFKA_CLIENT ? '' : `${client}_`}${count}_${state.replace('-', '_')}`;
     ctx.record(`${name}_ready`, cost.readyMs, 'ms');
-    ctx.record(`${name}_rss_delta`, cost.rssDeltaMb, 'MB');
+    const target = count === 20 && state === 'catching-up' ? { atMost: RSS_TARGET_MB } : undefined;
+    ctx.record(`${name}_rss_delta`, cost.rssDeltaMb, 'MB', undefined, target);
     ctx.record(`${name}_broker_connections`, cost.brokerConnections, 'connections');
   }
   return costs;
