@@ -5,6 +5,14 @@ import { NonRetriableError } from '@platform/core';
 import { MalformedMessageError } from '../envelope/cloudevents-headers';
 import { COMMIT_RETRY_MS, PartitionProcessor } from './partition-processor';
 import { retryPolicy } from './retry-policy';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** A full collection, from inside jest (the usual way to reach V8's gc without --expose-gc). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
 
 const message = (offset: number, key: string): IncomingMessage => ({ topic: 't', partition: 0, offset: String(offset), key, value: Buffer.from(`${key}${offset}`), headers: {}, timestamp: 0 });
 
@@ -242,5 +250,37 @@ describe('PartitionProcessor', () => {
     await settle();
     expect(h.handled).toEqual(['a0']);
     expect(h.commits.every((c) => c === '0')).toBe(true);
+  });
+
+  it('lets a taken batch and its handled messages go while one of its messages still waits', async () => {
+    const held = gate();
+    const handled: string[] = [];
+    // Message 100 waits for the gate in the handler: 0-99 are handled, 101-199 wait in the buffer.
+    const processor = new PartitionProcessor('t', 0, {
+      group: 'g',
+      policy: retryPolicy({ maxAttempts: 3, initialBackoffMs: 5, maxBackoffMs: 20 }),
+      logger: silentLogger,
+      commitIntervalMs: 0,
+      handle: async (m) => {
+        if (m.offset === '100') await held.opened;
+        handled.push(m.offset);
+      },
+      deadLetter: async () => undefined,
+      commit: async () => true,
+    });
+    const refs = await (async () => {
+      const messages = Array.from({ length: 200 }, (_, i) => message(i, `k${i}`));
+      const batch = batchOf(messages);
+      expect(await processor.take(batch)).toBe('199');
+      return { batch: new WeakRef(batch), handled: new WeakRef(messages[0]) };
+    })();
+    await until(() => handled.length === 100);
+    // In a later job than the WeakRefs' (a target stays alive through the job that made its WeakRef).
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    collectGarbage();
+    expect({ batch: refs.batch.deref() === undefined, handled: refs.handled.deref() === undefined }).toEqual({ batch: true, handled: true });
+    held.open();
+    await processor.flush();
+    expect(handled).toHaveLength(200);
   });
 });

@@ -40,8 +40,12 @@ export interface PartitionBatch {
   heartbeat(): Promise<void>;
   /** False once the consumer is stopping; work should wind down. */
   isRunning(): boolean;
-  /** True when a rebalance or seek made this batch obsolete. */
-  isStale(): boolean;
+  /**
+   * True when a rebalance or seek made this batch obsolete. A function of its own, called
+   * detached (without the batch): the consumer keeps it for messages it still holds, and lets
+   * the batch and its other messages go.
+   */
+  readonly isStale: () => boolean;
 }
 
 export interface ConsumerRunOptions {

@@ -311,10 +311,13 @@ export class KafkaJsBroker implements Broker {
           eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
             const fetchedIn = generation.begin();
             const stale = () => isStale() || !fetchedIn.isCurrent();
+            // No closure here names `batch`: one that did would share its scope with `stale`,
+            // and each message still buffered would keep kafkajs' whole decoded batch alive.
+            const { topic, partition } = batch;
             const taken = await onBatch({
-              topic: batch.topic,
-              partition: batch.partition,
-              messages: batch.messages.map((m) => toIncoming(batch.topic, batch.partition, m)),
+              topic,
+              partition,
+              messages: batch.messages.map((m) => toIncoming(topic, partition, m)),
               highWatermark: batch.highWatermark,
               heartbeat,
               isRunning,
