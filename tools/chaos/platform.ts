@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, rmSync, statSync, symlinkSync, unlinkSync, type WriteStream } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
-import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, sleep, stablePort, TestTokens } from '@platform/testing';
+import { PrivateKafka, PrivatePostgres, platformServices, provisionServiceDatabase, repoRoot, SERVICE_NODE_FLAGS, sleep, stablePort, TestTokens } from '@platform/testing';
 
 export interface PlatformOptions {
   /** Where logs and the build snapshot go. */
@@ -157,7 +157,7 @@ export class ServiceInstance {
     this.serving = false;
     this.consuming = false;
     this.write(`\n===== start #${this.starts} at ${new Date().toISOString()} =====\n`);
-    const child = spawn(process.execPath, [this.main], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, this.main], {
       cwd: repoRoot(),
       env: this.env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -22,6 +22,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const runDir = path.join(root, '.run');
 const demo = process.argv.includes('--demo');
 const env = { ...process.env, NX_DAEMON: process.env.NX_DAEMON ?? 'false', NX_NO_CLOUD: 'true' };
+/** The V8 flags every service runs with, as in its image (libs/testing/src/service-node-flags.ts says why). */
+const serviceNodeFlags = JSON.parse(fs.readFileSync(path.join(root, 'tools/node/service-node-flags.json'), 'utf8'));
 const adminUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const { services, console: consoleApp } = JSON.parse(fs.readFileSync(path.join(root, 'tools/platform/services.json'), 'utf8'));
 const colors = { users: 36, endpoints: 35, templates: 33, notifications: 32, console: 34 };
@@ -99,7 +101,7 @@ function developmentTokens() {
 function startService(service, extraEnv) {
   const port = Number(env[`${service.name.toUpperCase()}_PORT`] ?? service.port);
   const logFile = fs.createWriteStream(path.join(runDir, `${service.name}.log`));
-  const child = spawn(process.execPath, [path.join(root, 'dist/apps', service.name, 'main.js')], {
+  const child = spawn(process.execPath, [...serviceNodeFlags, path.join(root, 'dist/apps', service.name, 'main.js')], {
     cwd: root,
     env: { ...env, PORT: String(port), KAFKA_BROKERS: env.KAFKA_BROKERS ?? '127.0.0.1:9092', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,6 +11,7 @@ export * from './migrations';
 export * from './service-database';
 export { databaseSql, runtimePrivilegesSql, type ServiceDatabaseRoles } from './service-database-sql';
 export * from './service-process';
+export { SERVICE_NODE_FLAGS } from './service-node-flags';
 export * from './platform';
 export * from './http';
 export * from './rng';

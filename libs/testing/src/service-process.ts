@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { repoRoot } from './kafka';
 import { sleep } from './eventually';
+import { SERVICE_NODE_FLAGS } from './service-node-flags';
 
 /** A port nobody listens on right now. */
 export function freePort(): Promise<number> {
@@ -58,7 +59,7 @@ export class ServiceProcess {
 
   start(): this {
     const main = path.join(repoRoot(), 'dist/apps', this.name, 'main.js');
-    const child = spawn(process.execPath, [main], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
       cwd: repoRoot(),
       env: { ...process.env, LOG_LEVEL: 'info', PORT: String(this.port), ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     naming: new KafkaNaming(namespace),
     pool,
     publishes: [],
-    useCases: Array.from({ length: count }, (_, i) => new NoopUseCase(`use-case-${i + 1}`)),
+    // Groups of their own per client: the other client's run has committed the same backlog.
+    useCases: Array.from({ length: count }, (_, i) => new NoopUseCase(`${client}-use-case-${i + 1}`)),
     logger: silentLogger,
   });
   await new Promise((resolve) => setTimeout(resolve, 500));

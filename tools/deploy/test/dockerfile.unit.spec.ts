@@ -1,6 +1,7 @@
 /// <reference types="jest" />
 import { DockerfileParser, type Copy, type Instruction } from 'dockerfile-ast';
 import { readRepoFile } from './manifests';
+import { SERVICE_NODE_FLAGS } from '@platform/testing';
 
 const text = readRepoFile('docker/Dockerfile');
 const dockerfile = DockerfileParser.parse(text);
@@ -74,8 +75,8 @@ describe('docker/Dockerfile', () => {
     expect(ofKind(final, 'CMD').every((cmd) => cmd.getRange().start.line > userLine)).toBe(true);
   });
 
-  it('starts node on the bundle directly, so the service itself receives SIGTERM', () => {
-    expect(ofKind(final, 'CMD').map(args)).toEqual(['["node", "main.js"]']);
+  it('starts node on the bundle directly, so the service itself receives SIGTERM, with the flags every service runs with', () => {
+    expect(ofKind(final, 'CMD').map(args)).toEqual([JSON.stringify(['node', ...SERVICE_NODE_FLAGS, 'main.js']).replace(/","/g, '", "')]);
     expect(ofKind(final, 'ENV').map(args).join(' ')).toContain('NODE_ENV=production');
   });
 });

@@ -1,5 +1,5 @@
 /// <reference types="jest" />
-import { adminDatabaseUrl, dropDatabase, ensureKafka, eventually, freePort, provisionServiceDatabase, uniqueName, type ReadinessBody } from '@platform/testing';
+import { adminDatabaseUrl, dropDatabase, ensureKafka, eventually, freePort, provisionServiceDatabase, SERVICE_NODE_FLAGS, uniqueName, type ReadinessBody } from '@platform/testing';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -155,7 +155,7 @@ describe('nx g @platform/tools:service | event | use-case | saga', () => {
     it('is ready: /health/ready answers 200 with its database migrated and its use case and saga consuming', async () => {
       const db = await provisionServiceDatabase({ database, runtime: { role: roles.runtime, password: roles.runtime }, migrator: { role: roles.migrator, password: `${roles.migrator}_m` } });
       const port = await freePort();
-      child = spawn(process.execPath, [path.join(scratch, `dist/apps/${SERVICE}/main.js`)], {
+      child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(scratch, `dist/apps/${SERVICE}/main.js`)], {
         cwd: scratch,
         env: { ...process.env, PORT: String(port), DATABASE_URL: db.url, MIGRATION_DATABASE_URL: db.migrationUrl, KAFKA_BROKERS: (await ensureKafka()).join(','), KAFKA_NAMESPACE: namespace },
       });

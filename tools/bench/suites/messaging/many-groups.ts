@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { EndpointUpdated } from '@platform/contracts';
 import { DEFAULT_KAFKA_CLIENT, ensureTopics, KAFKA_CLIENTS, KafkaNaming } from '@platform/messaging';
+import { SERVICE_NODE_FLAGS } from '@platform/testing';
 import type { BenchContext } from '../../bench';
 import type { BenchEnv } from './fixture';
 
@@ -41,8 +42,10 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: reado
     ctx.progress(`many groups (${client}): ${count} use case(s) in one process, ${state}`);
     const { stdout } = await run(
       process.execPath,
-      ['--expose-gc', path.join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', path.join(root, 'tsconfig.base.json'), path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url, client],
-      { cwd: root, maxBuffer: 1024 * 1024 },
+      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', path.join(root, 'tsconfig.base.json'), path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url, client],
+      // Through NODE_OPTIONS: tsx runs the script in a process of its own, which gets the
+      // environment but not these flags when given on the command line (gc() was missing there).
+      { cwd: root, maxBuffer: 1024 * 1024, env: { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], '--expose-gc', ...SERVICE_NODE_FLAGS].filter(Boolean).join(' ') } },
     );
     const cost = { client, state, ...(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<GroupCost, 'client' | 'state'>) };
     costs.push(cost);
