@@ -172,6 +172,9 @@ export class UseCaseConsumer implements ConsumerRuntime {
       await consumer.run({
         partitionsConcurrently: this.options.partitionsConcurrently ?? DEFAULT_PARTITIONS_CONCURRENTLY,
         onBatch: (batch) => {
+          // Stopping: the handling's processors are stopping or gone, and one made now for a
+          // partition fetched meanwhile would outlive the member, retrying its commit for ever.
+          if (this.status_ === 'stopping' || this.status_ === 'stopped') return Promise.resolve(undefined);
           if (batch.topic === this.redriveTopic) this.metrics.redriven.inc(batch.messages.length);
           return this.handling.take(batch);
         },
