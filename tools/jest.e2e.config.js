@@ -9,6 +9,6 @@ module.exports = {
   testPathIgnorePatterns: [],
   testTimeout: 120_000,
   // Run in band: what the specs leave running is named at the end, and does not hold up the run.
-  globalTeardown: require.resolve('./jest/report-open-resources.js'),
+  globalTeardown: '<rootDir>/jest/report-open-resources.js',
   forceExit: true,
 };
