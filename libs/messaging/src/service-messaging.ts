@@ -1,5 +1,6 @@
 import type { EventClass } from '@platform/contracts';
 import type { Pool } from 'pg';
+import { BufferBudget } from './consumer/buffer-budget';
 import { DeadLetterWriter } from './consumer/dead-letters';
 import type { UseCase } from './consumer/use-case';
 import { UseCaseConsumer, type ConsumerStatus } from './consumer/use-case-consumer';
@@ -42,6 +43,8 @@ export interface ServiceMessagingOptions {
   readonly publisher?: OutboxPublisher;
   readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs' | 'maxAttempts' | 'leaderCheckTimeoutMs'>;
   readonly partitionsConcurrently?: number;
+  /** Bytes of fetched messages the use cases may hold unhandled, all together (default 16 MiB, `DEFAULT_MAX_BUFFERED_BYTES`). */
+  readonly maxBufferedBytes?: number;
   /**
    * Where counters and histograms go, and what is read on scrape (consumer lag, the outbox, the
    * relay's totals); without it nothing is measured.
@@ -83,6 +86,7 @@ export class ServiceMessaging {
       logger: options.logger,
       partitionsConcurrently: options.partitionsConcurrently,
       metrics: options.metrics,
+      bufferBudget: new BufferBudget(options.maxBufferedBytes),
     };
     this.consumers = options.useCases.map((useCase) => new UseCaseConsumer({ ...shared, useCase }));
     if (options.metrics) {

@@ -2,6 +2,7 @@ import { secondsSince, traceparentOf, withLogContext, withTransaction, type SqlC
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { AfterCommit } from './after-commit';
+import type { BufferBudget } from './buffer-budget';
 import { messageLogContext, type ConsumerRuntime, type Handling } from './handling';
 import { recordAllInInbox, recordInInbox } from './inbox';
 import { PartitionProcessor } from './partition-processor';
@@ -15,6 +16,8 @@ export interface EventHandlingOptions {
   readonly maxBufferedPerPartition?: number;
   /** How long handled offsets may wait to be committed together (default 100 ms). */
   readonly offsetCommitIntervalMs?: number;
+  /** Fetched, unhandled messages' bytes, shared by every use case of the process. */
+  readonly bufferBudget?: BufferBudget;
 }
 
 /** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
@@ -69,6 +72,7 @@ export class EventHandling implements Handling {
         logger: runtime.logger,
         maxParked: options.maxParkedPerPartition,
         maxBuffered: options.maxBufferedPerPartition,
+        budget: options.bufferBudget,
         commitIntervalMs: options.offsetCommitIntervalMs,
         handle: (message) => this.handle(message),
         handleTogether: (messages) => this.handleTogether(messages),

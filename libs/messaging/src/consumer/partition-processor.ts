@@ -2,6 +2,7 @@ import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { errorFields, type CounterHandle, type Logger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { failureVerdict, isRetryLater } from './failure-verdict';
+import { bufferedBytes, type BufferBudget } from './buffer-budget';
 import { OffsetTracker } from './offset-tracker';
 import type { RetryPolicy } from './retry-policy';
 
@@ -22,6 +23,8 @@ export interface PartitionProcessorOptions {
   readonly maxParked?: number;
   /** Messages fetched but not handled yet before fetching this partition pauses. */
   readonly maxBuffered?: number;
+  /** Shared by the process's processors: over it, a partition with unhandled messages pauses too. */
+  readonly budget?: BufferBudget;
   /**
    * How long a finished offset may wait before it is committed; commits in between are folded
    * into one. A commit lost to a crash only means redeliveries, which the inbox absorbs.
@@ -43,6 +46,8 @@ export const COMMIT_RETRY_MS = 1000;
 
 interface Buffered {
   readonly message: IncomingMessage;
+  /** Its share of the buffer budget. */
+  readonly bytes: number;
   /**
    * Whether the fetch it came with is stale (the partition sought, the group rebalanced). Not
    * the batch itself: a message waiting here would keep every message of its batch alive, and a
@@ -125,12 +130,17 @@ export class PartitionProcessor {
   async take(batch: PartitionBatch): Promise<string | undefined> {
     if (batch.messages.length === 0 || this.stopped || !batch.isRunning() || batch.isStale()) return undefined;
     const isStale = batch.isStale;
-    for (const message of batch.messages) this.buffer.push({ message, isStale });
+    for (const message of batch.messages) {
+      const bytes = bufferedBytes(message);
+      this.buffer.push({ message, bytes, isStale });
+      this.options.budget?.hold(bytes);
+    }
     const last = batch.messages[batch.messages.length - 1].offset;
     this.drain();
     const maxBuffered = this.options.maxBuffered ?? DEFAULT_MAX_BUFFERED;
     const maxParked = this.options.maxParked ?? 1000;
-    while ((this.buffer.length >= maxBuffered || this.parkedCount >= maxParked) && !this.stopped && batch.isRunning() && !batch.isStale()) {
+    const full = () => this.buffer.length >= maxBuffered || this.parkedCount >= maxParked || (this.buffer.length > 0 && this.options.budget?.exhausted === true);
+    while (full() && !this.stopped && batch.isRunning() && !batch.isStale()) {
       await this.progressOrTimeout(1000);
       await batch.heartbeat().catch(() => undefined);
     }
@@ -161,12 +171,13 @@ export class PartitionProcessor {
     while (!this.stopped && this.buffer.length > 0) {
       // Fetched before a rebalance or seek: whoever holds the partition now reads them again.
       if (this.buffer[0].isStale()) {
+        this.releaseBuffered(this.buffer.filter((b) => b.isStale()));
         this.buffer = this.buffer.filter((b) => !b.isStale());
         continue;
       }
       const run = this.runFrom(this.buffer);
       const group = run.length > 0 ? run : [this.buffer[0].message];
-      this.buffer.splice(0, group.length);
+      this.releaseBuffered(this.buffer.splice(0, group.length));
       for (const message of group) this.tracker.add(message.offset);
       if (!(group.length > 1 && (await this.attemptTogether(group)))) {
         for (const message of group) await this.takeOne(message);
@@ -174,6 +185,10 @@ export class PartitionProcessor {
       this.signalProgress();
       this.commitSoon();
     }
+  }
+
+  private releaseBuffered(entries: readonly Buffered[]): void {
+    this.options.budget?.release(entries.reduce((n, b) => n + b.bytes, 0));
   }
 
   /** Consecutive buffered messages whose keys are not parked, at most one transaction's worth. */
@@ -240,6 +255,7 @@ export class PartitionProcessor {
   async stop(deadlineMs: number): Promise<void> {
     this.stopped = true;
     // Buffered messages are handed back: uncommitted, they go to whoever reads the partition next.
+    this.releaseBuffered(this.buffer);
     this.buffer = [];
     this.signalProgress();
     clearTimeout(this.commitTimer);

@@ -3,6 +3,7 @@ import { silentLogger } from '@platform/core';
 import type { DeadLetterFailure } from './dead-letters';
 import { NonRetriableError } from '@platform/core';
 import { MalformedMessageError } from '../envelope/cloudevents-headers';
+import { BufferBudget } from './buffer-budget';
 import { COMMIT_RETRY_MS, PartitionProcessor } from './partition-processor';
 import { retryPolicy } from './retry-policy';
 import { setFlagsFromString } from 'node:v8';
@@ -32,6 +33,7 @@ interface HarnessOptions {
   readonly together?: boolean;
   readonly maxPerTransaction?: number;
   readonly maxBuffered?: number;
+  readonly budget?: BufferBudget;
   readonly commitIntervalMs?: number;
   /** How many commits Kafka refuses first. */
   readonly refuseCommits?: number;
@@ -51,6 +53,7 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
     policy: retryPolicy({ maxAttempts, initialBackoffMs: 5, maxBackoffMs: 20 }),
     logger: silentLogger,
     maxBuffered: more.maxBuffered,
+    budget: more.budget,
     commitIntervalMs: more.commitIntervalMs ?? 0,
     handle: async (m) => {
       await more.before;
@@ -218,6 +221,44 @@ describe('PartitionProcessor', () => {
     expect(await taking).toBe('3');
     await h.processor.flush();
     expect(h.handled).toEqual(['a0', 'b1', 'c2', 'd3']);
+  });
+
+  it('holds the fetch back while the processors of the process together hold more than their buffer budget', async () => {
+    // Each test message counts 516 bytes: the budget has room for two unhandled ones.
+    const budget = new BufferBudget(1500);
+    const g = gate();
+    const first = harness({}, 3, false, { before: g.opened, budget });
+    const second = harness({}, 3, false, { before: g.opened, budget });
+    // a0 is being handled; b1 and c2 wait in the buffer, within the budget.
+    expect(await first.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'c')]))).toBe('2');
+    let returned = false;
+    const taking = second.processor.take(batchOf([message(0, 'x'), message(1, 'y'), message(2, 'z')])).then((offset) => {
+      returned = true;
+      return offset;
+    });
+    await settle();
+    // Far below its own maxBuffered (100), the second partition waits for the budget.
+    expect(returned).toBe(false);
+    expect(budget.exhausted).toBe(true);
+    g.open();
+    expect(await taking).toBe('2');
+    await first.processor.flush();
+    await second.processor.flush();
+    expect(first.handled).toEqual(['a0', 'b1', 'c2']);
+    expect(second.handled).toEqual(['x0', 'y1', 'z2']);
+    expect(budget.heldBytes).toBe(0);
+  });
+
+  it('gives back the budget of the messages it drops on stop', async () => {
+    const budget = new BufferBudget(1500);
+    const g = gate();
+    const h = harness({}, 3, false, { before: g.opened, budget });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b')]));
+    expect(budget.heldBytes).toBeGreaterThan(0);
+    const stopping = h.processor.stop(50);
+    g.open();
+    await stopping;
+    expect(budget.heldBytes).toBe(0);
   });
 
   it('folds the commits of a commit interval into one', async () => {
