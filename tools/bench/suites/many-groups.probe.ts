@@ -10,6 +10,8 @@ import { createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, KafkaNaming, Service
 import { Pool } from 'pg';
 
 const EVENTS = [EndpointUpdated] as const;
+/** How long the groups work before the measurement ends. */
+const PEAK_WINDOW_MS = 5000;
 
 class NoopUseCase implements UseCase<typeof EVENTS> {
   readonly events = EVENTS;
@@ -55,13 +57,17 @@ async function main(): Promise<void> {
   await messaging.start();
   while (messaging.consumers.some((c) => c.assignment.length === 0)) await new Promise((resolve) => setTimeout(resolve, 20));
   const readyMs = Date.now() - started;
-  await new Promise((resolve) => setTimeout(resolve, 1500));
+  // The highest RSS while the groups work (a backlog keeps them busy for longer than this), and then after a full GC.
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  await new Promise((resolve) => setTimeout(resolve, PEAK_WINDOW_MS));
+  clearInterval(sampler);
   const after = rssMb();
   if (process.env['PROBE_HEAP']) require('node:v8').writeHeapSnapshot(process.env['PROBE_HEAP']);
   const sockets = brokerSockets(port) - socketsBefore;
   await messaging.stop(1000);
   await pool.end();
-  process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, brokerConnections: sockets }) + '\n');
+  process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, peakRssDeltaMb: peak / 1024 / 1024 - before, brokerConnections: sockets }) + '\n');
 }
 
 main().then(

@@ -17,7 +17,10 @@ export interface GroupCost {
   readonly state: 'idle' | 'catching-up';
   readonly count: number;
   readonly readyMs: number;
+  /** After a full GC, 5 s after every group had its partitions. */
   readonly rssDeltaMb: number;
+  /** The highest, sampled every 50 ms over those 5 s. */
+  readonly peakRssDeltaMb: number;
   readonly brokerConnections: number;
 }
 
@@ -25,7 +28,8 @@ export interface GroupCost {
  * (e) what N use cases (N consumer groups) cost in one process, each N in a fresh process:
  * idle (an empty topic: the fixed cost of a group) and catching up (the topic the outbox
  * suite filled: fetch buffers come on top). On the default Kafka client, whose lines carry no
- * client name, then on the other.
+ * client name, then on the other. The target is held against the highest RSS over 5 s of
+ * work: one sample 1.5 s in, as before 2026-12-01, caught the process before it had grown.
  */
 export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: readonly number[]): Promise<GroupCost[]> {
   const db = await env.database('groups');
@@ -52,7 +56,8 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: reado
     const name = `groups_${client === DEFAULT_KAFKA_CLIENT ? '' : `${client}_`}${count}_${state.replace('-', '_')}`;
     ctx.record(`${name}_ready`, cost.readyMs, 'ms');
     const target = count === 20 && state === 'catching-up' ? { atMost: RSS_TARGET_MB } : undefined;
-    ctx.record(`${name}_rss_delta`, cost.rssDeltaMb, 'MB', undefined, target);
+    ctx.record(`${name}_rss_delta`, cost.rssDeltaMb, 'MB');
+    ctx.record(`${name}_peak_rss_delta`, cost.peakRssDeltaMb, 'MB', undefined, target);
     ctx.record(`${name}_broker_connections`, cost.brokerConnections, 'connections');
   }
   return costs;
