@@ -2,14 +2,17 @@
  * Child process of the messaging benchmark: starts N use cases (N consumer groups) in this
  * process and reports what they cost: extra RSS, sockets to the broker, time until every
  * group has its partitions. A fresh process per N keeps the measurements apart.
- *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url> [kafka client]
+ *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url> [kafka client | hand-built]
  */
 import { silentLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, KafkaNaming, ServiceMessaging, type EnvelopeOf, type KafkaClient, type UseCase } from '@platform/messaging';
+import { CE, createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, KafkaNaming, ServiceMessaging, type EnvelopeOf, type KafkaClient, type UseCase } from '@platform/messaging';
+import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 
 const EVENTS = [EndpointUpdated] as const;
+/** The client argument that measures the hand-built peer instead of the library. */
+const HAND_BUILT = 'hand-built';
 /** How long the groups work before the measurement ends. */
 const PEAK_WINDOW_MS = 5000;
 
@@ -33,29 +36,77 @@ function brokerSockets(port: number): number {
   return handles.filter((h) => (h as { remotePort?: number }).remotePort === port).length;
 }
 
-async function main(): Promise<void> {
-  const [countArg, brokers, namespace, databaseUrl, clientArg] = process.argv.slice(2);
-  const client = (clientArg ?? DEFAULT_KAFKA_CLIENT) as KafkaClient;
-  if (!KAFKA_CLIENTS.includes(client)) throw new Error(`unknown Kafka client "${client}": ${KAFKA_CLIENTS.join(', ')}`);
-  const count = Number(countArg);
-  const port = Number(brokers.split(',')[0].split(':')[1]);
-  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+/** The groups under measurement: started, all with partitions, stopped. */
+interface Members {
+  start(): Promise<void>;
+  allAssigned(): boolean;
+  stop(): Promise<void>;
+}
+
+/** N use cases of the library in one ServiceMessaging. */
+function libraryMembers(client: KafkaClient, count: number, brokers: string[], naming: KafkaNaming, pool: Pool): Members {
   const messaging = new ServiceMessaging({
     service: 'groups',
-    broker: createBroker(client, { brokers: brokers.split(','), clientId: 'groups-probe', logger: silentLogger }),
-    naming: new KafkaNaming(namespace),
+    broker: createBroker(client, { brokers, clientId: 'groups-probe', logger: silentLogger }),
+    naming,
     pool,
     publishes: [],
     // Groups of their own per client: the other client's run has committed the same backlog.
     useCases: Array.from({ length: count }, (_, i) => new NoopUseCase(`${client}-use-case-${i + 1}`)),
     logger: silentLogger,
   });
+  return {
+    start: () => messaging.start(),
+    allAssigned: () => messaging.consumers.every((c) => c.assignment.length > 0),
+    stop: () => messaging.stop(1000),
+  };
+}
+
+/**
+ * The peer: what a team would write by hand for the same job, N plain kafkajs consumers
+ * (eachMessage, auto-commit, the client's default fetch sizes) each recording every event's id
+ * in an inbox table of the same database, one INSERT per message, no buffer, retry or dead letter.
+ */
+function handBuiltMembers(count: number, brokers: string[], naming: KafkaNaming, pool: Pool): Members {
+  const kafka = new Kafka({ clientId: 'groups-probe-hand-built', brokers, logLevel: logLevel.NOTHING });
+  const groups = Array.from({ length: count }, (_, i) => ({ groupId: `${naming.namespace}.hand-built-${i + 1}`, consumer: kafka.consumer({ groupId: `${naming.namespace}.hand-built-${i + 1}` }) }));
+  const assigned = new Set<string>();
+  return {
+    async start() {
+      await pool.query('CREATE TABLE IF NOT EXISTS hand_built_inbox (group_id text NOT NULL, event_id text NOT NULL, PRIMARY KEY (group_id, event_id))');
+      for (const { groupId, consumer } of groups) {
+        consumer.on(consumer.events.GROUP_JOIN, () => assigned.add(groupId));
+        await consumer.connect();
+        await consumer.subscribe({ topic: naming.topic(EndpointUpdated), fromBeginning: true });
+        await consumer.run({
+          eachMessage: async ({ message }) => {
+            await pool.query('INSERT INTO hand_built_inbox (group_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [groupId, message.headers?.[CE.id]?.toString() ?? message.offset]);
+          },
+        });
+      }
+    },
+    allAssigned: () => assigned.size === groups.length,
+    stop: async () => {
+      await Promise.all(groups.map(({ consumer }) => consumer.disconnect()));
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const [countArg, brokers, namespace, databaseUrl, clientArg] = process.argv.slice(2);
+  const client = clientArg ?? DEFAULT_KAFKA_CLIENT;
+  if (client !== HAND_BUILT && !(KAFKA_CLIENTS as readonly string[]).includes(client)) throw new Error(`unknown Kafka client "${client}": ${[...KAFKA_CLIENTS, HAND_BUILT].join(', ')}`);
+  const count = Number(countArg);
+  const port = Number(brokers.split(',')[0].split(':')[1]);
+  const pool = new Pool({ connectionString: databaseUrl, max: 4 });
+  const naming = new KafkaNaming(namespace);
+  const members = client === HAND_BUILT ? handBuiltMembers(count, brokers.split(','), naming, pool) : libraryMembers(client as KafkaClient, count, brokers.split(','), naming, pool);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = rssMb();
   const socketsBefore = brokerSockets(port);
   const started = Date.now();
-  await messaging.start();
-  while (messaging.consumers.some((c) => c.assignment.length === 0)) await new Promise((resolve) => setTimeout(resolve, 20));
+  await members.start();
+  while (!members.allAssigned()) await new Promise((resolve) => setTimeout(resolve, 20));
   const readyMs = Date.now() - started;
   // The highest RSS while the groups work (a backlog keeps them busy for longer than this), and then after a full GC.
   let peak = process.memoryUsage.rss();
@@ -65,7 +116,7 @@ async function main(): Promise<void> {
   const after = rssMb();
   if (process.env['PROBE_HEAP']) require('node:v8').writeHeapSnapshot(process.env['PROBE_HEAP']);
   const sockets = brokerSockets(port) - socketsBefore;
-  await messaging.stop(1000);
+  await members.stop();
   await pool.end();
   process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, peakRssDeltaMb: peak / 1024 / 1024 - before, brokerConnections: sockets }) + '\n');
 }
