@@ -2,13 +2,14 @@
  * Child process of the messaging benchmark: starts N use cases (N consumer groups) in this
  * process and reports what they cost: extra RSS, sockets to the broker, time until every
  * group has its partitions. A fresh process per N keeps the measurements apart.
- *   tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url> [kafka client | hand-built]
+ *   node --expose-gc <service flags> --import tsx tools/bench/suites/many-groups.probe.ts <count> <brokers> <namespace> <database url> [kafka client | hand-built]
  */
 import { silentLogger } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
 import { CE, createBroker, DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS, KafkaNaming, ServiceMessaging, type EnvelopeOf, type KafkaClient, type UseCase } from '@platform/messaging';
 import { Kafka, logLevel } from 'kafkajs';
 import { Pool } from 'pg';
+import { readFileSync } from 'node:fs';
 
 const EVENTS = [EndpointUpdated] as const;
 /** The client argument that measures the hand-built peer instead of the library. */
@@ -16,11 +17,15 @@ const HAND_BUILT = 'hand-built';
 /** How long the groups work before the measurement ends. */
 const PEAK_WINDOW_MS = 5000;
 
+/** Events handled by every group of the process, library or peer. */
+let handled = 0;
+
 class NoopUseCase implements UseCase<typeof EVENTS> {
   readonly events = EVENTS;
   constructor(readonly name: string) {}
   async handle(_event: EnvelopeOf<typeof EVENTS>): Promise<void> {
-    // the cost of a group, not of its work
+    // the cost of a group, not of its work; counted, to set memory beside the work done
+    handled += 1;
   }
 }
 
@@ -29,6 +34,17 @@ function rssMb(): number {
   const m = process.memoryUsage();
   if (process.env['PROBE_VERBOSE']) process.stderr.write(JSON.stringify({ rss: m.rss >> 20, heap: m.heapUsed >> 20, heapTotal: m.heapTotal >> 20, external: m.external >> 20, buffers: m.arrayBuffers >> 20 }) + '\n');
   return m.rss / 1024 / 1024;
+}
+
+/** RSS by kind (MB): anonymous memory (heaps, buffers, allocator arenas) and file pages (the node binary's code, mapped files). */
+function rssParts(): { anon: number; file: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { anon: kb('RssAnon') / 1024, file: (kb('RssFile') + kb('RssShmem')) / 1024 };
+  } catch {
+    return { anon: NaN, file: NaN };
+  }
 }
 
 function brokerSockets(port: number): number {
@@ -80,6 +96,7 @@ function handBuiltMembers(count: number, brokers: string[], naming: KafkaNaming,
         await consumer.subscribe({ topic: naming.topic(EndpointUpdated), fromBeginning: true });
         await consumer.run({
           eachMessage: async ({ message }) => {
+            handled += 1;
             await pool.query('INSERT INTO hand_built_inbox (group_id, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [groupId, message.headers?.[CE.id]?.toString() ?? message.offset]);
           },
         });
@@ -103,22 +120,33 @@ async function main(): Promise<void> {
   const members = client === HAND_BUILT ? handBuiltMembers(count, brokers.split(','), naming, pool) : libraryMembers(client as KafkaClient, count, brokers.split(','), naming, pool);
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = rssMb();
+  const partsBefore = rssParts();
   const socketsBefore = brokerSockets(port);
   const started = Date.now();
   await members.start();
   while (!members.allAssigned()) await new Promise((resolve) => setTimeout(resolve, 20));
   const readyMs = Date.now() - started;
   // The highest RSS while the groups work (a backlog keeps them busy for longer than this), and then after a full GC.
+  const handledBefore = handled;
   let peak = process.memoryUsage.rss();
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  let peakParts = rssParts();
+  const sampler = setInterval(() => {
+    const rss = process.memoryUsage.rss();
+    if (rss > peak) [peak, peakParts] = [rss, rssParts()];
+    if (process.env['PROBE_VERBOSE']) {
+      const m = process.memoryUsage();
+      process.stderr.write(JSON.stringify({ t: Date.now() - started, rss: m.rss >> 20, heapTotal: m.heapTotal >> 20, heap: m.heapUsed >> 20, external: m.external >> 20, buffers: m.arrayBuffers >> 20, handled }) + '\n');
+    }
+  }, 50);
   await new Promise((resolve) => setTimeout(resolve, PEAK_WINDOW_MS));
   clearInterval(sampler);
+  const handledInWindow = handled - handledBefore;
   const after = rssMb();
   if (process.env['PROBE_HEAP']) require('node:v8').writeHeapSnapshot(process.env['PROBE_HEAP']);
   const sockets = brokerSockets(port) - socketsBefore;
   await members.stop();
   await pool.end();
-  process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, peakRssDeltaMb: peak / 1024 / 1024 - before, brokerConnections: sockets }) + '\n');
+  process.stdout.write(JSON.stringify({ count, readyMs, rssDeltaMb: after - before, peakRssDeltaMb: peak / 1024 / 1024 - before, peakAnonDeltaMb: peakParts.anon - partsBefore.anon, peakFileDeltaMb: peakParts.file - partsBefore.file, brokerConnections: sockets, handledPerSecond: Math.round(handledInWindow / (PEAK_WINDOW_MS / 1000)) }) + '\n');
 }
 
 main().then(

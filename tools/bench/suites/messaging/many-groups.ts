@@ -23,6 +23,11 @@ export interface GroupCost {
   readonly rssDeltaMb: number;
   /** The highest, sampled every 50 ms over those 5 s. */
   readonly peakRssDeltaMb: number;
+  /** Of that peak: anonymous memory (heaps, buffers, allocator) and file pages (the node binary's code). */
+  readonly peakAnonDeltaMb: number;
+  readonly peakFileDeltaMb: number;
+  /** Events the process's groups handled per second over those 5 s: what the memory bought. */
+  readonly handledPerSecond: number;
   readonly brokerConnections: number;
 }
 
@@ -48,12 +53,12 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: reado
   for (const [state, naming] of [['idle', idle], ['catching-up', env.naming()]] as const)
   for (const count of counts) {
     ctx.progress(`many groups (${client}): ${count} use case(s) in one process, ${state}`);
+    // In this process's node, with the services' flags and gc() on its command line: V8 flags
+    // are refused in NODE_OPTIONS, and tsx's own CLI would run the script in a child without them.
     const { stdout } = await run(
       process.execPath,
-      [path.join(root, 'node_modules/tsx/dist/cli.mjs'), '--tsconfig', path.join(root, 'tsconfig.base.json'), path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url, client],
-      // Through NODE_OPTIONS: tsx runs the script in a process of its own, which gets the
-      // environment but not these flags when given on the command line (gc() was missing there).
-      { cwd: root, maxBuffer: 1024 * 1024, env: { ...process.env, NODE_OPTIONS: [process.env['NODE_OPTIONS'], '--expose-gc', ...SERVICE_NODE_FLAGS].filter(Boolean).join(' ') } },
+      ['--expose-gc', ...SERVICE_NODE_FLAGS, '--import', 'tsx', path.join(__dirname, '../many-groups.probe.ts'), String(count), env.brokers.join(','), `${naming.namespace}`, db.url, client],
+      { cwd: root, maxBuffer: 1024 * 1024, env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') } },
     );
     const cost = { client, state, ...(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Omit<GroupCost, 'client' | 'state'>) };
     costs.push(cost);
@@ -66,6 +71,11 @@ export async function manyGroups(ctx: BenchContext, env: BenchEnv, counts: reado
     ctx.record(`${name}_rss_delta`, cost.rssDeltaMb, 'MB');
     ctx.record(`${name}_peak_rss_delta`, cost.peakRssDeltaMb, 'MB', baseline, target);
     ctx.record(`${name}_broker_connections`, cost.brokerConnections, 'connections');
+    if (state === 'catching-up') {
+      const peerRate = peer && client !== HAND_BUILT ? { metric: `${nameOf(HAND_BUILT)}_handled_per_s`, value: peer.handledPerSecond } : undefined;
+      ctx.record(`${name}_handled_per_s`, cost.handledPerSecond, 'events/s', peerRate);
+      ctx.progress(`${count} group(s) on ${client}: peak +${cost.peakRssDeltaMb.toFixed(0)} MB (anonymous +${cost.peakAnonDeltaMb.toFixed(0)}, file pages +${cost.peakFileDeltaMb.toFixed(0)}) while handling ${cost.handledPerSecond} events/s`);
+    }
   }
   return costs;
 }

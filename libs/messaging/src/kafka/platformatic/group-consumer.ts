@@ -3,7 +3,7 @@ import { errorFields, type Logger } from '@platform/core';
 import type { ConsumerRunOptions, GroupConsumer, IncomingMessage, PartitionBatch, TopicPartition, TopicPartitionOffset } from '../broker';
 import { MIN_FETCH_BYTES, type FetchBudget } from '../fetch-budget';
 import { GroupGeneration } from '../group-generation';
-import { fetchedPartition, groupByTopic, partitionKey } from './records';
+import { fetchedPartition, groupByTopic, partitionKey, releaseRecords } from './records';
 
 export interface PlatformaticConsumerSettings {
   readonly logger: Logger;
@@ -329,6 +329,7 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         this.queue.push(this.batchOf(asked, messages, fetched.highWatermark.toString(), fetchedIn));
       }
     }
+    releaseRecords(response);
     if (waitMs === 0 && !found) this.emptyPolls.set(node, { changes: changesBefore, at: Date.now() });
   }
 
@@ -376,3 +377,4 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (this.fetchFailures >= FETCH_FAILURES_BEFORE_CRASH) this.crash(error);
   }
 }
+
