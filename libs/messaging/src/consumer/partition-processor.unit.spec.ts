@@ -100,6 +100,16 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
+/** A take whose batch may be held back: `returned` says whether the processor has answered yet. */
+function pendingTake(processor: PartitionProcessor, batch: PartitionBatch): { readonly returned: boolean; readonly offset: Promise<string | undefined> } {
+  const taking = { returned: false, offset: Promise.resolve<string | undefined>(undefined) };
+  taking.offset = processor.take(batch).then((offset) => {
+    taking.returned = true;
+    return offset;
+  });
+  return taking;
+}
+
 /** Waits until the retries' timers have done their work: a fixed sleep flakes on a loaded machine. */
 async function until(done: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -209,16 +219,12 @@ describe('PartitionProcessor', () => {
     const g = gate();
     const h = harness({}, 3, false, { before: g.opened, maxBuffered: 2 });
     await h.processor.take(batchOf([message(0, 'a')]));
-    let returned = false;
-    const taking = h.processor.take(batchOf([message(1, 'b'), message(2, 'c'), message(3, 'd')])).then((offset) => {
-      returned = true;
-      return offset;
-    });
+    const taking = pendingTake(h.processor, batchOf([message(1, 'b'), message(2, 'c'), message(3, 'd')]));
     await settle();
-    expect(returned).toBe(false);
+    expect(taking.returned).toBe(false);
     expect(h.processor.buffered).toBe(3);
     g.open();
-    expect(await taking).toBe('3');
+    expect(await taking.offset).toBe('3');
     await h.processor.flush();
     expect(h.handled).toEqual(['a0', 'b1', 'c2', 'd3']);
   });
@@ -231,17 +237,13 @@ describe('PartitionProcessor', () => {
     const second = harness({}, 3, false, { before: g.opened, budget });
     // a0 is being handled; b1 and c2 wait in the buffer, within the budget.
     expect(await first.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'c')]))).toBe('2');
-    let returned = false;
-    const taking = second.processor.take(batchOf([message(0, 'x'), message(1, 'y'), message(2, 'z')])).then((offset) => {
-      returned = true;
-      return offset;
-    });
+    const taking = pendingTake(second.processor, batchOf([message(0, 'x'), message(1, 'y'), message(2, 'z')]));
     await settle();
     // Far below its own maxBuffered (100), the second partition waits for the budget.
-    expect(returned).toBe(false);
+    expect(taking.returned).toBe(false);
     expect(budget.exhausted).toBe(true);
     g.open();
-    expect(await taking).toBe('2');
+    expect(await taking.offset).toBe('2');
     await first.processor.flush();
     await second.processor.flush();
     expect(first.handled).toEqual(['a0', 'b1', 'c2']);
