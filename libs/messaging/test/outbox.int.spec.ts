@@ -4,6 +4,7 @@ import { EndpointUpdated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay } from '../src';
 import { eventually, TopicReader } from '@platform/testing';
 import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { DELETE_AND_READ_SQL, DELETE_SQL } from '../src/outbox/relay-statements';
 
 jest.setTimeout(60_000);
 
@@ -79,6 +80,32 @@ describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
     }
     await eventually(() => expect(reader.messages.filter((m) => m.key === lateKey)).toHaveLength(1), { timeoutMs: 10_000 });
     await eventually(async () => expect(await relay.backlog()).toBe(0));
+  });
+
+  it("commits the relay's deletes without waiting for the WAL flush, and only statements that deleted rows", async () => {
+    const client = await h.db.pool.connect();
+    // In a transaction of its own, which the running relay cannot see: the setting the statement
+    // leaves for the commit, with one row of this transaction to delete or none.
+    const synchronousCommitAfter = async (sql: string, deleteARow: boolean) => {
+      await client.query('BEGIN');
+      try {
+        const envelope = await publisher.publish(client, EndpointUpdated, endpointUpdated(randomUUID(), 1));
+        const { rows } = await client.query<{ position: string }>('SELECT position::text FROM messaging.outbox WHERE event_id = $1', [envelope.id]);
+        const positions = deleteARow ? [rows[0].position] : [];
+        await client.query(sql, sql === DELETE_SQL ? [positions] : [positions, 10]);
+        return (await client.query<{ value: string }>(`SELECT current_setting('synchronous_commit') AS value`)).rows[0].value;
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    };
+    try {
+      expect(await synchronousCommitAfter(DELETE_AND_READ_SQL, true)).toBe('off');
+      expect(await synchronousCommitAfter(DELETE_SQL, true)).toBe('off');
+      expect(await synchronousCommitAfter(DELETE_AND_READ_SQL, false)).toBe('on');
+      expect(await synchronousCommitAfter(DELETE_SQL, false)).toBe('on');
+    } finally {
+      client.release();
+    }
   });
 
   it('sends nothing for a rolled-back transaction', async () => {

@@ -7,6 +7,7 @@ import { endSpan, startSendSpan } from '../tracing/messaging-spans';
 import { OUTBOX_CHANNEL } from './outbox.schema';
 import { OutboxDeadLetters } from './outbox-dead-letters';
 import { judgeSendFailure, type SendFailure } from './send-failure';
+import { COUNT_REFUSALS_SQL, DEAD_LETTER_SQL, DELETE_AND_READ_SQL, DELETE_SQL, READ_SKIPPING_SQL, READ_SQL } from './relay-statements';
 
 export interface OutboxRelayOptions {
   readonly pool: Pool;
@@ -45,29 +46,6 @@ export interface OutboxRelayStats {
   readonly deadLettered: number;
   readonly lastError?: string;
 }
-
-const COLUMNS = 'position, topic, message_key, headers, payload, attempts';
-const READ_SQL = `SELECT ${COLUMNS} FROM messaging.outbox ORDER BY position LIMIT $1`;
-const DELETE_AND_READ_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]))
-  SELECT ${COLUMNS} FROM messaging.outbox
-   WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2`;
-/**
- * While refused rows wait for their next attempt, neither they nor the rows of their keys behind
- * them are read, nor any row of a topic Kafka refused as a whole.
- */
-const READ_SKIPPING_SQL = `SELECT ${COLUMNS} FROM messaging.outbox
-   WHERE (topic, message_key) NOT IN (SELECT t, k FROM unnest($2::text[], $3::text[]) AS held(t, k))
-     AND topic <> ALL($4::text[])
-   ORDER BY position LIMIT $1`;
-const DELETE_SQL = 'DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[])';
-const COUNT_REFUSALS_SQL = `UPDATE messaging.outbox o SET attempts = o.attempts + 1, last_error = r.error
-    FROM unnest($1::bigint[], $2::text[]) AS r(position, error)
-   WHERE o.position = r.position
-  RETURNING o.position::text AS position, o.attempts`;
-const DEAD_LETTER_SQL = `WITH dead AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) RETURNING *)
-  INSERT INTO messaging.outbox_dead_letters (position, event_id, topic, message_key, headers, payload, created_at, attempts, error, error_name)
-  SELECT d.position, d.event_id, d.topic, d.message_key, d.headers, d.payload, d.created_at, d.attempts, d.last_error, r.error_name
-    FROM dead d JOIN unnest($1::bigint[], $2::text[]) AS r(position, error_name) USING (position)`;
 
 interface OutboxRow {
   position: string;
@@ -143,7 +121,8 @@ async function closeConnection(client: Client, graceMs = 1000): Promise<void> {
  * tells writers not to notify, because every notifying commit serializes on a cluster-wide lock.
  * While Kafka is down it backs off and keeps the rows: writes go on succeeding and the backlog
  * drains when Kafka returns. Rows are deleted only after Kafka acknowledged them, so a crash in
- * between re-sends (consumers de-duplicate).
+ * between re-sends (consumers de-duplicate); the deletes do not wait for the WAL flush, so a crash
+ * of PostgreSQL itself may re-send too, and nothing else.
  *
  * A row Kafka refuses (too large for its topic, topic gone, not authorized) is found by
  * splitting the failed request (per topic, then in halves), retried alone with back-off, and

@@ -1,0 +1,46 @@
+/** The outbox relay's statements. */
+
+const COLUMNS = 'position, topic, message_key, headers, payload, attempts';
+
+/**
+ * Set on each row a relay statement deletes, so its transaction commits without waiting for its WAL
+ * to reach the disk (the WAL writer flushes it within wal_writer_delay). A delete lost that way, when
+ * PostgreSQL itself crashes, leaves rows Kafka already has: they are sent again, and consumers
+ * de-duplicate, as after a relay crash between send and delete. Not waiting takes one flush out of
+ * every relay round, and the round's wait out of the path of each row committed behind it (paced
+ * pipeline, commit to send: p99 16-18 ms waiting, 8-11 without). Per deleted row, because a
+ * statement that deleted nothing has no commit to flush.
+ */
+const SENT_WITHOUT_FLUSH_WAIT = `RETURNING set_config('synchronous_commit', 'off', true)`;
+
+export const READ_SQL = `SELECT ${COLUMNS} FROM messaging.outbox ORDER BY position LIMIT $1`;
+
+/**
+ * The sent rows go, and the next batch is read, in one round trip. The statement's snapshot still
+ * shows the deleted rows, hence the exclusion.
+ */
+export const DELETE_AND_READ_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) ${SENT_WITHOUT_FLUSH_WAIT})
+  SELECT ${COLUMNS} FROM messaging.outbox
+   WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2`;
+
+/**
+ * While refused rows wait for their next attempt, neither they nor the rows of their keys behind
+ * them are read, nor any row of a topic Kafka refused as a whole.
+ */
+export const READ_SKIPPING_SQL = `SELECT ${COLUMNS} FROM messaging.outbox
+   WHERE (topic, message_key) NOT IN (SELECT t, k FROM unnest($2::text[], $3::text[]) AS held(t, k))
+     AND topic <> ALL($4::text[])
+   ORDER BY position LIMIT $1`;
+
+export const DELETE_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) ${SENT_WITHOUT_FLUSH_WAIT})
+  SELECT count(*) FROM sent`;
+
+export const COUNT_REFUSALS_SQL = `UPDATE messaging.outbox o SET attempts = o.attempts + 1, last_error = r.error
+    FROM unnest($1::bigint[], $2::text[]) AS r(position, error)
+   WHERE o.position = r.position
+  RETURNING o.position::text AS position, o.attempts`;
+
+export const DEAD_LETTER_SQL = `WITH dead AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) RETURNING *)
+  INSERT INTO messaging.outbox_dead_letters (position, event_id, topic, message_key, headers, payload, created_at, attempts, error, error_name)
+  SELECT d.position, d.event_id, d.topic, d.message_key, d.headers, d.payload, d.created_at, d.attempts, d.last_error, r.error_name
+    FROM dead d JOIN unnest($1::bigint[], $2::text[]) AS r(position, error_name) USING (position)`;
