@@ -306,7 +306,10 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
       return;
     }
     this.fetchFailures = 0;
-    if (!fetchedIn.isCurrent() || !this.running) return;
+    if (!fetchedIn.isCurrent() || !this.running) {
+      releaseRecords(response);
+      return;
+    }
     let found = false;
     for (const { topicId, partitions: answered } of response.responses) {
       for (const fetched of answered) {
@@ -377,4 +380,3 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
     if (this.fetchFailures >= FETCH_FAILURES_BEFORE_CRASH) this.crash(error);
   }
 }
-
