@@ -1,6 +1,6 @@
 import { stderrLogger, withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type Broker, type EnvelopeOf, type HandlerContext, type UseCase } from '@platform/messaging';
+import { CE, KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type Broker, type EnvelopeOf, type HandlerContext, type MessageProducer, type UseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
 import { percentile, type BenchContext } from '../../bench';
 import type { PipelinePeer } from './dual-write';
@@ -13,11 +13,37 @@ class EffectUseCase implements UseCase<typeof EVENTS> {
   readonly name = 'effects';
   readonly events = EVENTS;
   readonly effectAt = new Map<string, number>();
+  /** When the handler was called: after the fetch, the hand-off, BEGIN and the inbox record. */
+  readonly handlerAt = new Map<string, number>();
 
   async handle(event: EnvelopeOf<typeof EVENTS>, { tx, afterCommit }: HandlerContext): Promise<void> {
+    this.handlerAt.set(event.id, Date.now());
     await tx.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3)', [event.id, event.payload.apiId, event.payload.version]);
     // The effect counts once it is committed, not when its statement ran.
     afterCommit(() => this.effectAt.set(event.id, Date.now()));
+  }
+}
+
+/** When the relay sent each event (by its id) and when Kafka acknowledged it. */
+class SendTimes {
+  readonly startedAt = new Map<string, number>();
+  readonly ackedAt = new Map<string, number>();
+
+  timing(producer: MessageProducer): MessageProducer {
+    return {
+      send: async (messages) => {
+        const started = Date.now();
+        await producer.send(messages);
+        const acked = Date.now();
+        for (const message of messages) {
+          const id = message.headers[CE.id];
+          if (!id) continue;
+          this.startedAt.set(id, started);
+          this.ackedAt.set(id, acked);
+        }
+      },
+      disconnect: () => producer.disconnect(),
+    };
   }
 }
 
@@ -25,7 +51,10 @@ class EffectUseCase implements UseCase<typeof EVENTS> {
  * (c) the whole path: a transaction writes one state row and its event to the outbox; the
  * relay sends it; a use case in another service's database handles it with its inbox and one
  * write. First as fast as 8 writers go, then paced for latency at the rate the dual-write peer
- * was paced at (half its own maximum), so both latencies are taken under the same load.
+ * was paced at (half its own maximum), so both latencies are taken under the same load. The paced
+ * events' commit-to-effect time is also cut in four: relay pickup (commit to the relay's send),
+ * produce (to Kafka's acknowledgement), delivery (to the handler's call: fetch, hand-off, BEGIN
+ * and the inbox record) and effect (the handler's write and COMMIT).
  */
 export interface PipelinePeers {
   readonly rawProduceConsume: number;
@@ -62,7 +91,8 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
   const useCase = new EffectUseCase();
   const consumer = new ServiceMessaging({ service: 'reader', broker: adapter.broker, naming, pool: reader.pool, publishes: [], useCases: [useCase], logger });
   const publisher = new OutboxPublisher('writer', [EndpointUpdated]);
-  const relay = new OutboxRelay({ pool: writer.pool, naming, logger, producerFactory: () => adapter.broker.producer({ idempotent: true }) });
+  const sends = new SendTimes();
+  const relay = new OutboxRelay({ pool: writer.pool, naming, logger, producerFactory: async () => sends.timing(await adapter.broker.producer({ idempotent: true })) });
   await consumer.start();
   await until(() => consumer.consumers.every((c) => c.assignment.length > 0), 30_000, 'the consumer group');
   relay.start();
@@ -111,6 +141,18 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
     ctx.record(metric('commit_to_effect_p50'), percentile(latencies, 50), 'ms', { metric: 'dual_write_commit_to_effect_p50', value: peers.dualWrite.p50, lowerIsBetter: true });
     const p99 = ctx.record(metric('commit_to_effect_p99'), percentile(latencies, 99), 'ms', { metric: 'dual_write_commit_to_effect_p99', value: peers.dualWrite.p99, lowerIsBetter: true }, { atMost: peers.dualWrite.p99 + P99_ALLOWANCE_MS });
     if (adapter.kafkajs) ctx.record(metric('vs_kafkajs_commit_to_effect_p99'), p99.value, 'ms', { metric: 'pipeline_commit_to_effect_p99', value: adapter.kafkajs.p99, lowerIsBetter: true });
+    // Where the time goes, each event's path cut at the relay's send, Kafka's acknowledgement and the handler's call.
+    const segments: [string, ReadonlyMap<string, number>, ReadonlyMap<string, number>][] = [
+      ['relay_pickup', committedAt, sends.startedAt],
+      ['produce', sends.startedAt, sends.ackedAt],
+      ['delivery', sends.ackedAt, useCase.handlerAt],
+      ['effect', useCase.handlerAt, useCase.effectAt],
+    ];
+    for (const [name, from, to] of segments) {
+      const times = commitToEffect(ids, from, to);
+      ctx.record(metric(`segment_${name}_p50`), percentile(times, 50), 'ms');
+      ctx.record(metric(`segment_${name}_p99`), percentile(times, 99), 'ms');
+    }
     ctx.progress(`pipeline (${adapter.name}): commit-to-effect p90 ${percentile(latencies, 90)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies[latencies.length - 1]} ms`);
     return { rate, p99: p99.value };
   } finally {
