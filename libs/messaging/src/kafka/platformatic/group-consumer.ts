@@ -248,13 +248,13 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
    * wait time when nothing was there (kafkajs fetches after a fetch's batches are all handled).
    */
   private async fetchIdlePartitions(): Promise<void> {
-    const wanted = this.assigned.filter((p) => {
-      const key = partitionKey(p);
-      return this.positions.has(key) && !this.busy.has(key) && !this.paused.has(key);
-    });
-    if (wanted.length === 0) return;
+    if (this.fetchable().length === 0) return;
     const metadata = await this.consumer.metadata({ topics: this.topics }).catch(() => undefined);
     if (!metadata) return this.fetchFailed(new Error('metadata unavailable'));
+    // Taken after the wait for the metadata, in the same tick as the busy partitions below: taken
+    // before it, a partition handed back meanwhile was left out of a long-poll sent as if none
+    // were busy, and its next message waited for that poll (up to the wait time) to come back.
+    const wanted = this.fetchable();
     const leaderOf = (p: TopicPartition) => metadata.topics.get(p.topic)?.partitions[p.partition]?.leader;
     const leadersOfBusy = new Set(this.assigned.filter((p) => this.busy.has(partitionKey(p))).map(leaderOf));
     const byLeader = new Map<number, { topicId: string; topic: string; partition: number; offset: bigint }[]>();
@@ -279,6 +279,14 @@ export class PlatformaticGroupConsumer implements GroupConsumer {
         this.wake();
       });
     }
+  }
+
+  /** Partitions held, positioned, not paused and not busy. */
+  private fetchable(): TopicPartition[] {
+    return this.assigned.filter((p) => {
+      const key = partitionKey(p);
+      return this.positions.has(key) && !this.busy.has(key) && !this.paused.has(key);
+    });
   }
 
   /** A poll without waiting is due unless the last one found nothing, nothing changed since, and the wait time has not passed. */
