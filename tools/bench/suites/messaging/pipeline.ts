@@ -49,15 +49,9 @@ class SendTimes {
 
 /** The broker, its consumers noting when each event (by its id) was first handed to the use case in a batch. */
 function notingBatches(broker: Broker, batchedAt: Map<string, number>): Broker {
+  // Both adapters return their consumers as plain objects of functions, to be spread and wrapped.
   const noting = (consumer: GroupConsumer): GroupConsumer => ({
-    subscribe: (topics, options) => consumer.subscribe(topics, options),
-    commit: (offsets) => consumer.commit(offsets),
-    pause: (partitions) => consumer.pause(partitions),
-    resume: (partitions) => consumer.resume(partitions),
-    onAssignment: (listener) => consumer.onAssignment(listener),
-    onRebalancing: (listener) => consumer.onRebalancing(listener),
-    onCrash: (listener) => consumer.onCrash(listener),
-    stop: () => consumer.stop(),
+    ...consumer,
     run: (options) =>
       consumer.run({
         ...options,
