@@ -1,4 +1,4 @@
-import { withTransaction, type PooledSqlClient, type SqlPool } from './sql-client';
+import { sqlLiteral, withOpenedTransaction, withTransaction, type PooledSqlClient, type SqlPool } from './sql-client';
 
 /** A pool that records statements; `failOn` makes one statement throw. */
 function recordingPool(failOn?: string) {
@@ -35,5 +35,42 @@ describe('withTransaction', () => {
     const { pool, released } = recordingPool('ROLLBACK');
     await expect(withTransaction(pool, async () => Promise.reject(new Error('work failed')))).rejects.toThrow('work failed');
     expect(released[0]).toBeInstanceOf(Error);
+  });
+});
+
+describe('withOpenedTransaction', () => {
+  it('sends BEGIN and the opening statement as one query, and gives the work its result', async () => {
+    const { pool, statements } = recordingPool();
+    const opened = { rows: [{ id: 'a' }], rowCount: 1 };
+    const client = await pool.connect();
+    client.query = async (text: string) => {
+      statements.push(text);
+      return (text.startsWith('BEGIN;') ? [{ rows: [], rowCount: null }, opened] : { rows: [], rowCount: 0 }) as never;
+    };
+    const seen = await withOpenedTransaction(pool, 'INSERT 1', async (tx, result) => (await tx.query('INSERT 2'), result));
+    expect(seen).toBe(opened);
+    expect(statements).toEqual(['BEGIN; INSERT 1', 'INSERT 2', 'COMMIT']);
+  });
+
+  it('rolls back when the opening fails', async () => {
+    const { pool, statements, released } = recordingPool('BEGIN; INSERT 1');
+    await expect(withOpenedTransaction(pool, 'INSERT 1', async () => 'never')).rejects.toThrow('BEGIN; INSERT 1 failed');
+    expect(statements).toEqual(['BEGIN; INSERT 1', 'ROLLBACK']);
+    expect(released).toEqual([undefined]);
+  });
+});
+
+describe('sqlLiteral', () => {
+  it('quotes a value, doubling its quotes', () => {
+    expect(sqlLiteral("it's")).toBe("'it''s'");
+    expect(sqlLiteral(42)).toBe("'42'");
+  });
+
+  it('doubles backslashes under an E prefix, whatever standard_conforming_strings says', () => {
+    expect(sqlLiteral('a\\b')).toBe(" E'a\\\\b'");
+  });
+
+  it('refuses a NUL character, which no PostgreSQL text can hold', () => {
+    expect(() => sqlLiteral('a\u0000b')).toThrow('NUL');
   });
 });

@@ -21,6 +21,46 @@ export interface SqlPool extends SqlClient {
 
 /** Runs `work` in one transaction on a connection of its own; rolls back if it throws. */
 export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
+  return inTransaction(pool, async (client) => (await client.query('BEGIN'), work(client)));
+}
+
+/** What a statement of the simple query protocol returned: its rows and how many it touched. */
+export interface StatementResult<R extends object> {
+  readonly rows: R[];
+  readonly rowCount: number | null;
+}
+
+/**
+ * withTransaction whose BEGIN travels with `opening`, one statement with its values written in
+ * (sqlLiteral), in one round trip; `work` gets what the opening returned. On a busy machine each
+ * round trip is a wait for the database's turn on a core, so a transaction that always starts
+ * with the same statement (a consumer's inbox record) saves one of its waits.
+ */
+export async function withOpenedTransaction<T, R extends object = Record<string, unknown>>(
+  pool: SqlPool,
+  opening: string,
+  work: (tx: SqlClient, opened: StatementResult<R>) => Promise<T>,
+): Promise<T> {
+  return inTransaction(pool, async (client) => {
+    // Two statements and no values: node-postgres sends them as one simple query and returns each one's result.
+    const results = (await client.query(`BEGIN; ${opening}`)) as unknown as StatementResult<R>[];
+    return work(client, results[1]);
+  });
+}
+
+/**
+ * A value written into a statement as a string literal, for statements that must travel without
+ * parameters (withOpenedTransaction's opening); PostgreSQL casts it to the column's type. Escaped
+ * as node-postgres escapes literals: quotes doubled, and backslashes too under an E'' prefix.
+ */
+export function sqlLiteral(value: string | number | bigint): string {
+  const text = String(value);
+  if (text.includes('\u0000')) throw new Error('a SQL literal cannot hold a NUL character');
+  const quoted = `'${text.replace(/'/g, "''").replace(/\\/g, '\\\\')}'`;
+  return text.includes('\\') ? ` E${quoted}` : quoted;
+}
+
+async function inTransaction<T>(pool: SqlPool, run: (client: PooledSqlClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // pg-pool drops its own 'error' listener while a client is checked out: without one of ours, a
@@ -29,8 +69,7 @@ export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) =>
   const onError = (error: Error) => (broken = error);
   client.on?.('error', onError);
   try {
-    await client.query('BEGIN');
-    const result = await work(client);
+    const result = await run(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {

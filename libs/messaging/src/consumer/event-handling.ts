@@ -1,10 +1,10 @@
-import { secondsSince, traceparentOf, withLogContext, withTransaction, type SqlClient } from '@platform/core';
+import { secondsSince, traceparentOf, withLogContext, withOpenedTransaction, type SqlClient } from '@platform/core';
 import type { ReceivedEnvelope } from '../envelope/envelope';
 import type { IncomingMessage, PartitionBatch } from '../kafka/broker';
 import { AfterCommit } from './after-commit';
 import type { BufferBudget } from './buffer-budget';
 import { messageLogContext, type ConsumerRuntime, type Handling } from './handling';
-import { recordAllInInbox, recordInInbox } from './inbox';
+import { inboxRecordStatement } from './inbox';
 import { PartitionProcessor } from './partition-processor';
 import type { EnvelopeOf, UseCase } from './use-case';
 import { startProcessSpan, TransactionSpans, withSpan } from '../tracing/messaging-spans';
@@ -87,38 +87,28 @@ export class EventHandling implements Handling {
   }
 
   private async handle(message: IncomingMessage): Promise<void> {
-    const envelope = this.runtime.read(message);
-    const committed = new AfterCommit();
-    const spans = new TransactionSpans();
-    let handled = false;
-    await spans.endWith(
-      withTransaction(this.runtime.pool, async (tx) => {
-        if (await recordInInbox(tx, this.runtime.groupId, envelope)) {
-          await this.handleRecorded(tx, envelope, committed, spans);
-          handled = true;
-        } else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
-      }),
-    );
-    if (handled) this.runtime.metrics.handled.inc();
-    committed.run(this.runtime.logger);
+    await this.handleTogether([message]);
   }
 
-  /** Several events in one transaction: each with its inbox record, all committed together. */
+  /**
+   * Events in one transaction, which its BEGIN opens together with their inbox records (one round
+   * trip): each handled when recorded now, all committed together.
+   */
   private async handleTogether(messages: readonly IncomingMessage[]): Promise<void> {
     const envelopes = messages.map((m) => this.runtime.read(m));
     const committed = new AfterCommit();
     const spans = new TransactionSpans();
     let handled = 0;
     await spans.endWith(
-      withTransaction(this.runtime.pool, async (tx) => {
+      withOpenedTransaction<void, { event_id: string }>(this.runtime.pool, inboxRecordStatement(this.runtime.groupId, envelopes), async (tx, recorded) => {
         handled = 0;
-        const fresh = await recordAllInInbox(tx, this.runtime.groupId, envelopes);
+        const fresh = new Set(recorded.rows.map((r) => r.event_id));
         for (const envelope of envelopes) {
           // The same event twice in one run (a producer retry) is recorded once and handled once.
           if (fresh.delete(envelope.id)) {
             await this.handleRecorded(tx, envelope, committed, spans);
             handled += 1;
-          }
+          } else this.runtime.logger.debug('duplicate delivery ignored', { group: this.runtime.groupId, eventId: envelope.id });
         }
       }),
     );

@@ -1,5 +1,5 @@
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { SqlClient } from '@platform/core';
+import { sqlLiteral, type SqlClient } from '@platform/core';
 
 /**
  * Records that `group` handled the event, inside the handler's transaction. Returns false
@@ -30,14 +30,11 @@ export async function pruneInbox(client: SqlClient, group: string, handledBefore
   return rowCount ?? 0;
 }
 
-/** recordInInbox for several events in one statement; returns the ids recorded now (not seen before). */
-export async function recordAllInInbox(tx: SqlClient, group: string, envelopes: readonly ReceivedEnvelope[]): Promise<Set<string>> {
-  const { rows } = await tx.query<{ event_id: string }>(
-    `INSERT INTO messaging.inbox (consumer_group, event_id, topic, partition, "offset")
-     SELECT $1, id, t, p, o FROM unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[]) AS x(id, t, p, o)
-     ON CONFLICT DO NOTHING
-     RETURNING event_id::text`,
-    [group, envelopes.map((e) => e.id), envelopes.map((e) => e.topic), envelopes.map((e) => e.partition), envelopes.map((e) => e.offset)],
-  );
-  return new Set(rows.map((r) => r.event_id));
+/**
+ * The statement that records events in the inbox, their values written in (it opens a consumer's
+ * transaction, sent with BEGIN in one round trip); it returns the ids recorded now, not seen before.
+ */
+export function inboxRecordStatement(group: string, envelopes: readonly ReceivedEnvelope[]): string {
+  const rows = envelopes.map((e) => `(${[group, e.id, e.topic, e.partition, e.offset].map(sqlLiteral).join(', ')})`);
+  return `INSERT INTO messaging.inbox (consumer_group, event_id, topic, partition, "offset") VALUES ${rows.join(', ')} ON CONFLICT DO NOTHING RETURNING event_id::text`;
 }
