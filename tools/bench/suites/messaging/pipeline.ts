@@ -179,10 +179,19 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
       ctx.record(metric(`segment_${name}_p50`), percentile(times, 50), 'ms');
       ctx.record(metric(`segment_${name}_p99`), percentile(times, 99), 'ms');
     }
+    ctx.progress(`pipeline (${adapter.name}): the slowest 1% of events spent, on average, ${tailSegments(ids, committedAt, useCase.effectAt, segments)}`);
     ctx.progress(`pipeline (${adapter.name}): commit-to-effect p90 ${percentile(latencies, 90)} ms, p95 ${percentile(latencies, 95)} ms, max ${latencies[latencies.length - 1]} ms`);
     return { rate, p99: p99.value };
   } finally {
     await relay.stop();
     await consumer.stop(2000);
   }
+}
+
+/** Where the slowest 1% of events spent their time: each segment's mean over them (a p99 of each segment may come from other events). */
+function tailSegments(ids: readonly string[], committedAt: ReadonlyMap<string, number>, effectAt: ReadonlyMap<string, number>, segments: readonly [string, ReadonlyMap<string, number>, ReadonlyMap<string, number>][]): string {
+  const total = (id: string) => (effectAt.get(id) ?? 0) - (committedAt.get(id) ?? 0);
+  const slowest = [...ids].sort((a, b) => total(b) - total(a)).slice(0, Math.max(1, Math.ceil(ids.length / 100)));
+  const mean = (from: ReadonlyMap<string, number>, to: ReadonlyMap<string, number>) => slowest.reduce((n, id) => n + (to.get(id) ?? 0) - (from.get(id) ?? 0), 0) / slowest.length;
+  return segments.map(([name, from, to]) => `${name} ${mean(from, to).toFixed(1)} ms`).join(', ');
 }
