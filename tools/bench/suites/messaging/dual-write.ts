@@ -4,7 +4,7 @@ import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
 import { OutboxPublisher } from '@platform/messaging';
 import { percentile, type BenchContext } from '../../bench';
-import { commitToEffect, kibEvent, pacedWrites, rawMessage, until, type BenchEnv } from './fixture';
+import { commitToEffect, kibEvent, pacedWrites, rawMessage, until, watchPauses, type BenchEnv } from './fixture';
 
 /** What a hand-built pipeline reached: the peer our pipeline is held against. */
 export interface PipelinePeer {
@@ -78,9 +78,11 @@ export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count:
     const paced = Math.max(200, Math.floor(count / 4));
     const target = rate / 2;
     ctx.progress(`dual-write peer: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
+    const pauses = watchPauses();
     await pacedWrites(paced, target, WRITERS, write);
     const ids = [...committedAt.keys()].slice(count);
     await until(() => ids.every((id) => effectAt.has(id)), 120_000, 'paced dual-write effects');
+    ctx.progress(`dual-write peer, paced: ${pauses.stop()}`);
     const latencies = commitToEffect(ids, committedAt, effectAt);
     const p50 = ctx.record('dual_write_commit_to_effect_p50', percentile(latencies, 50), 'ms').value;
     const p99 = ctx.record('dual_write_commit_to_effect_p99', percentile(latencies, 99), 'ms').value;

@@ -7,6 +7,8 @@ import { Client } from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 
 const run = promisify(execFile);
 
@@ -146,4 +148,52 @@ export async function pacedWrites(count: number, perSecond: number, writers: num
 /** Commit→effect times in ms, sorted, of the events given by id. */
 export function commitToEffect(ids: readonly string[], committedAt: ReadonlyMap<string, number>, effectAt: ReadonlyMap<string, number>): number[] {
   return ids.map((id) => (effectAt.get(id) ?? 0) - (committedAt.get(id) ?? 0)).sort((a, b) => a - b);
+}
+
+/**
+ * What held this process up while a latency was measured: its garbage collection pauses, its
+ * event loop's delay and the machine's IO stalls. Printed beside the peer's, so that a tail
+ * that differs is not taken for the collector's or the disk's when both sides saw the same.
+ */
+export interface PauseWatch {
+  /** Stops watching; a line to print: pauses, heap, loop delay and IO stall time. */
+  stop(): string;
+}
+
+export function watchPauses(): PauseWatch {
+  const pauses: number[] = [];
+  let major = 0;
+  const heapAtStart = process.memoryUsage().heapUsed;
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      pauses.push(entry.duration);
+      if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) major += 1;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const io = ioStallMicros();
+  return {
+    stop() {
+      gc.disconnect();
+      delay.disable();
+      const ioStalled = (ioStallMicros() - io) / 1000;
+      const total = pauses.reduce((n, d) => n + d, 0);
+      return (
+        `GC ${pauses.length} pauses (${major} major), ${total.toFixed(0)} ms in all, longest ${Math.max(0, ...pauses).toFixed(1)} ms; ` +
+        `heap ${(heapAtStart / 2 ** 20).toFixed(0)} MB at the start; ` +
+        `event loop delay p99 ${(delay.percentile(99) / 1e6).toFixed(1)} ms, max ${(delay.max / 1e6).toFixed(1)} ms; ` +
+        `some task stalled on IO for ${ioStalled.toFixed(0)} ms (/proc/pressure/io)`
+      );
+    },
+  };
+}
+
+function ioStallMicros(): number {
+  try {
+    return Number(/some .*total=(\d+)/.exec(readFileSync('/proc/pressure/io', 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
 }

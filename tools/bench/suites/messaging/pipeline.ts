@@ -4,7 +4,7 @@ import { CE, KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type B
 import { randomUUID } from 'node:crypto';
 import { percentile, type BenchContext } from '../../bench';
 import type { PipelinePeer } from './dual-write';
-import { commitToEffect, kibEvent, pacedWrites, until, type BenchEnv } from './fixture';
+import { commitToEffect, kibEvent, pacedWrites, until, watchPauses, type BenchEnv } from './fixture';
 
 const EVENTS = [EndpointUpdated] as const;
 
@@ -158,9 +158,11 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
     // (at half its own rate, a pipeline 1.75x faster was measured under 1.75x the peer's load).
     const target = peers.dualWrite.rate / 2;
     ctx.progress(`pipeline (${adapter.name}): ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
+    const pauses = watchPauses();
     await pacedWrites(paced, target, 8, write);
     const ids = [...committedAt.keys()].slice(count);
     await until(() => ids.every((id) => useCase.effectAt.has(id)), 120_000, 'paced effects');
+    ctx.progress(`pipeline (${adapter.name}), paced: ${pauses.stop()}`);
     const latencies = commitToEffect(ids, committedAt, useCase.effectAt);
     ctx.record(metric('commit_to_effect_p50'), percentile(latencies, 50), 'ms', { metric: 'dual_write_commit_to_effect_p50', value: peers.dualWrite.p50, lowerIsBetter: true });
     const p99 = ctx.record(metric('commit_to_effect_p99'), percentile(latencies, 99), 'ms', { metric: 'dual_write_commit_to_effect_p99', value: peers.dualWrite.p99, lowerIsBetter: true }, { atMost: peers.dualWrite.p99 + P99_ALLOWANCE_MS });
