@@ -154,6 +154,8 @@ export class OutboxRelay {
   private wake?: () => void;
   private pendingWake = false;
   private waiting?: boolean;
+  /** The last read found no row, none held back: what commits after it is for the next round. */
+  private foundNothing = false;
   private stats_: { sent: number; failures: number; refused: number; deadLettered: number; lastError?: string } = {
     sent: 0,
     failures: 0,
@@ -332,6 +334,7 @@ export class OutboxRelay {
       if (!leading) return 0;
       rows = read;
     }
+    this.foundNothing = rows.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0;
     if (rows.length === 0) return 0;
     const round: Round = { sent: [], refused: [], held: new Set() };
     let unavailable: { error: unknown } | undefined;
@@ -539,9 +542,12 @@ export class OutboxRelay {
 
   /**
    * Before sleeping: ask writers to NOTIFY again, then look once more, so a row committed
-   * while we switched is not left waiting for the poll.
+   * while we switched is not left waiting for the poll. Not when writers were notifying already
+   * and the last read found nothing: a row committed since then has notified, and the wake-up
+   * waits for the relay (an idle relay woken for one row used to read three times, not two).
    */
   private async readyToSleep(): Promise<boolean> {
+    if (this.waiting === true && this.foundNothing) return true;
     await this.setWaiting(true);
     this.forgetDueRetries();
     return (await this.readRows(1)).length === 0;
