@@ -16,6 +16,9 @@ import type {
   TopicSpec,
 } from './broker';
 import { GroupGeneration } from './group-generation';
+import { stopKafkaJsIdleTimers } from './kafkajs-idle-timer';
+
+stopKafkaJsIdleTimers();
 
 /** TLS settings: the CA certificates (PEM) the brokers' certificates must chain to; unset, Node's own CAs. */
 export interface KafkaTls {
