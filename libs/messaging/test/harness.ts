@@ -1,8 +1,8 @@
 import { stderrLogger, type LogLevel, type Logger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import type { EndpointUpdated, EventClass } from '@platform/contracts';
-import { CE, createBroker, KAFKA_CLIENTS, KafkaNaming, MESSAGING_MIGRATIONS, type Broker, type KafkaClient } from '../src';
-import { applySqlMigrations, createTestDatabase, ensureKafka, uniqueName, type TestDatabase } from '@platform/testing';
+import { CE, createBroker, ensureTopics, KAFKA_CLIENTS, KafkaNaming, MESSAGING_MIGRATIONS, type Broker, type KafkaClient } from '../src';
+import { applySqlMigrations, createTestDatabase, ensureKafka, TopicReader, uniqueName, type TestDatabase } from '@platform/testing';
 
 export interface MessagingHarness {
   readonly db: TestDatabase;
@@ -44,6 +44,17 @@ export async function messagingHarness(name: string, brokers?: string[]): Promis
       await db.drop();
     },
   };
+}
+
+/** Creates the events' topics in the harness's namespace and starts a reader of them from their beginning. */
+export async function readerOfTopics(h: MessagingHarness, events: readonly EventClass[]): Promise<TopicReader> {
+  const admin = await h.broker.admin();
+  try {
+    await ensureTopics(admin, h.naming, events);
+  } finally {
+    await admin.disconnect();
+  }
+  return new TopicReader(h.brokers, events.map((event) => h.naming.topic(event))).start();
 }
 
 /** A Kafka message carrying a valid CloudEvent of `event`, as a producer of ours would write it. */

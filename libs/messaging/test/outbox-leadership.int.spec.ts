@@ -2,9 +2,9 @@ import { withTransaction } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { EndpointUpdated } from '@platform/contracts';
-import { ensureTopics, OutboxPublisher, OutboxRelay, type OutboxRelayOptions } from '../src';
-import { eventually, sleep, TopicReader } from '@platform/testing';
-import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { OutboxPublisher, OutboxRelay, type OutboxRelayOptions } from '../src';
+import { eventually, sleep, type TopicReader } from '@platform/testing';
+import { endpointUpdated, messagingHarness, readerOfTopics, type MessagingHarness } from './harness';
 import { TcpProxy } from './tcp-proxy';
 
 jest.setTimeout(120_000);
@@ -62,10 +62,7 @@ describe('outbox relay leadership when the leader loses its lock connection (rea
 
   beforeAll(async () => {
     h = await messagingHarness('outbox_leader');
-    const admin = await h.broker.admin();
-    await ensureTopics(admin, h.naming, [EndpointUpdated]);
-    await admin.disconnect();
-    reader = await new TopicReader(h.brokers, [h.naming.topic(EndpointUpdated)]).start();
+    reader = await readerOfTopics(h, [EndpointUpdated]);
   });
 
   /** Bounded, so that a relay stuck on a dead connection fails the test instead of hanging it. */

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { eventually, TopicReader } from '@platform/testing';
-import { ensureTopics, OutboxPublisher, OutboxRelay } from '../src';
-import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { eventually, type TopicReader } from '@platform/testing';
+import { OutboxPublisher, OutboxRelay } from '../src';
+import { endpointUpdated, messagingHarness, readerOfTopics, type MessagingHarness } from './harness';
 
 jest.setTimeout(60_000);
 
@@ -35,10 +35,7 @@ describe('outbox relay wake-ups', () => {
 
   beforeAll(async () => {
     h = await messagingHarness('outbox_wakeups');
-    const admin = await h.broker.admin();
-    await ensureTopics(admin, h.naming, [EndpointUpdated]);
-    await admin.disconnect();
-    reader = await new TopicReader(h.brokers, [h.naming.topic(EndpointUpdated)]).start();
+    reader = await readerOfTopics(h, [EndpointUpdated]);
   });
 
   afterAll(async () => {

@@ -1,9 +1,9 @@
 import { withTransaction } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import { EndpointUpdated } from '@platform/contracts';
-import { ensureTopics, OutboxPublisher, OutboxRelay } from '../src';
-import { eventually, TopicReader } from '@platform/testing';
-import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { OutboxPublisher, OutboxRelay } from '../src';
+import { eventually, type TopicReader } from '@platform/testing';
+import { endpointUpdated, messagingHarness, readerOfTopics, type MessagingHarness } from './harness';
 import { DELETE_AND_READ_SQL, DELETE_SQL } from '../src/outbox/relay-statements';
 
 jest.setTimeout(60_000);
@@ -16,10 +16,7 @@ describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
 
   beforeAll(async () => {
     h = await messagingHarness('outbox');
-    const admin = await h.broker.admin();
-    await ensureTopics(admin, h.naming, [EndpointUpdated]);
-    await admin.disconnect();
-    reader = await new TopicReader(h.brokers, [h.naming.topic(EndpointUpdated)]).start();
+    reader = await readerOfTopics(h, [EndpointUpdated]);
     relay = new OutboxRelay({ pool: h.db.pool, naming: h.naming, logger: h.logger, producerFactory: () => h.broker.producer({ idempotent: true }), batchSize: 50 });
   });
 
