@@ -1,4 +1,4 @@
-import { Admin, compatibilityPartitioner, Consumer, Producer, ProduceAcks, type BaseOptions } from '@platformatic/kafka';
+import { Admin, Consumer, Producer, ProduceAcks, type BaseOptions } from '@platformatic/kafka';
 import type { Logger } from '@platform/core';
 import type { Broker, BrokerAdmin, GroupConsumer, MessageProducer, OutgoingMessage, ProducerOptions } from './broker';
 import { FetchBudget } from './fetch-budget';
@@ -6,6 +6,7 @@ import type { KafkaJsBrokerOptions } from './kafkajs-broker';
 import { PlatformaticAdmin } from './platformatic/admin';
 import { asKafkaRefusal } from './platformatic/errors';
 import { PlatformaticGroupConsumer } from './platformatic/group-consumer';
+import { javaCompatiblePartitioner } from './platformatic/java-partitioner';
 
 /** The same settings as the kafkajs adapter's, so either is built from one configuration. */
 export type PlatformaticBrokerOptions = KafkaJsBrokerOptions;
@@ -44,7 +45,7 @@ export class PlatformaticBroker implements Broker {
       idempotent: options.idempotent,
       acks: ProduceAcks.ALL,
       // kafkajs' DefaultPartitioner (the Java client's): a key lands in the same partition whichever adapter wrote it.
-      partitioner: compatibilityPartitioner,
+      partitioner: javaCompatiblePartitioner,
       // Bounded, so a send fails while Kafka is away and the caller (the relay) decides what next.
       retries: 5,
       retryDelay: 100,
@@ -63,7 +64,7 @@ export class PlatformaticBroker implements Broker {
               topic: m.topic,
               key: Buffer.from(m.key),
               value: typeof m.value === 'string' ? Buffer.from(m.value) : m.value,
-              headers: new Map(Object.entries(m.headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)])),
+              headers: headerBuffers(m.headers),
             })),
           })
           .catch((error: unknown) => {
@@ -122,4 +123,11 @@ export class PlatformaticBroker implements Broker {
     }
     return new PlatformaticAdmin(admin, reader);
   }
+}
+
+/** The headers as the client writes them, without the arrays an entries().map() makes per message. */
+function headerBuffers(headers: OutgoingMessage['headers']): Map<Buffer, Buffer> {
+  const buffers = new Map<Buffer, Buffer>();
+  for (const name of Object.keys(headers)) buffers.set(Buffer.from(name), Buffer.from(headers[name]));
+  return buffers;
 }
