@@ -5,17 +5,19 @@ import { deadLetterInTransaction, messageOf, type DeadLetterFailure } from '../c
 import { failureVerdict, isRetryLater } from '../consumer/failure-verdict';
 import { causedBy, type ConsumerRuntime } from '../consumer/handling';
 import type { Span } from '@opentelemetry/api';
-import { errorFields, errorMessage, secondsSince, traceparentOf, withLogContext, withTransaction, type SqlClient } from '@platform/core';
+import { errorFields, errorMessage, secondsSince, traceparentOf, withLogContext, withOpenedTransaction, type SqlClient } from '@platform/core';
 import { endSpan, startWindowSpan, TransactionSpans, withSpan } from '../tracing/messaging-spans';
 import {
   closeAndLoadWindows,
   countDueWindows,
-  lockDueWindows,
+  dueWindows,
+  lockDueWindowsStatement,
   markWindowsDeadLettered,
   pruneHandledWindows,
   pruneStagedEvents,
   retryWindowsLater,
   type DueWindow,
+  type DueWindowRow,
   type StoredEnvelope,
   type WindowId,
 } from './window-store';
@@ -236,8 +238,10 @@ export class WindowCloser {
     const { useCase, runtime } = this.options;
     // The spans of the pass whose effects this transaction holds: they end with it.
     let pending: TransactionSpans | undefined;
-    const outcome = await withTransaction(runtime.pool, async (tx) => {
-      const locked = await lockDueWindows(tx, this.group, now, limit, this.options.gateOnWatermarks);
+    // The lock opens the transaction, in BEGIN's round trip.
+    const opening = lockDueWindowsStatement(this.group, now, limit, this.options.gateOnWatermarks);
+    const outcome = await withOpenedTransaction<BatchOutcome, DueWindowRow>(runtime.pool, opening, async (tx, opened) => {
+      const locked = dueWindows(opened.rows);
       // Marked handled and loaded in one statement; the mark commits with the results.
       const windows = await closeAndLoadWindows(tx, this.group, locked);
       // Only a stager racing a prune can leave a window without events: closed, no handler call.

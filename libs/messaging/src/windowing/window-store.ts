@@ -1,5 +1,5 @@
 import type { ReceivedEnvelope } from '../envelope/envelope';
-import type { SqlClient } from '@platform/core';
+import { sqlLiteral, type SqlClient } from '@platform/core';
 
 /** Identity of one window of one consumer group. */
 export interface WindowId {
@@ -164,30 +164,36 @@ function storable(envelope: ReceivedEnvelope): StoredEnvelope {
 }
 
 /**
- * A window row of group $1 is due at $2 (ms): unhandled, past its close time and, when the
- * boolean parameter `gate` is true (event time), passed by every partition's watermark.
+ * A window row of group `group` is due at `nowMs` (SQL expressions): unhandled, past its close
+ * time and, when the boolean `gate` is true (event time), passed by every partition's watermark.
  */
-const isDue = (gate: string) => `consumer_group = $1 AND closed_at IS NULL AND close_at <= to_timestamp($2 / 1000.0)
-        AND (retry_at IS NULL OR retry_at <= to_timestamp($2 / 1000.0))
-        AND (NOT ${gate} OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = $1))`;
+const isDue = (group: string, nowMs: string, gate: string) => `consumer_group = ${group} AND closed_at IS NULL AND close_at <= to_timestamp(${nowMs} / 1000.0)
+        AND (retry_at IS NULL OR retry_at <= to_timestamp(${nowMs} / 1000.0))
+        AND (NOT ${gate} OR close_at <= (SELECT coalesce(min(watermark), 'infinity') FROM messaging.partition_watermarks WHERE consumer_group = ${group}))`;
+
+export type DueWindowRow = { window_key: string; start_ms: string; end_ms: string; close_ms: string; attempts: number };
 
 /**
- * Locks up to `limit` due, unhandled windows of the group: due by the clock and, for event-time
- * windows, passed by every partition's watermark. Windows locked elsewhere (another instance, or a stager still
- * writing into them) are skipped, not waited for.
+ * The statement that locks up to `limit` due, unhandled windows of the group: due by the clock
+ * and, for event-time windows, passed by every partition's watermark. Windows locked elsewhere
+ * (another instance, or a stager still writing into them) are skipped, not waited for. Its values
+ * are written in: it opens the closing transaction with its BEGIN (withOpenedTransaction), and
+ * `dueWindows` reads its rows.
  */
-export async function lockDueWindows(tx: SqlClient, group: string, nowMs: number, limit: number, gateOnWatermarks: boolean): Promise<DueWindow[]> {
-  const { rows } = await tx.query<{ window_key: string; start_ms: string; end_ms: string; close_ms: string; attempts: number }>(
-    `SELECT window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
+export function lockDueWindowsStatement(group: string, nowMs: number, limit: number, gateOnWatermarks: boolean): string {
+  if (!Number.isFinite(nowMs) || !Number.isSafeInteger(limit)) throw new TypeError(`lockDueWindowsStatement: bad time ${nowMs} or limit ${limit}`);
+  return `SELECT window_key, (extract(epoch from window_start) * 1000)::float8::text AS start_ms,
             (extract(epoch from window_end) * 1000)::float8::text AS end_ms, (extract(epoch from close_at) * 1000)::float8::text AS close_ms,
             attempts
        FROM messaging.windows
-      WHERE ${isDue('$4')}
+      WHERE ${isDue(sqlLiteral(group), String(nowMs), String(gateOnWatermarks === true))}
       ORDER BY close_at
-      LIMIT $3
-      FOR UPDATE SKIP LOCKED`,
-    [group, nowMs, limit, gateOnWatermarks],
-  );
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED`;
+}
+
+/** The windows the lockDueWindowsStatement locked. */
+export function dueWindows(rows: readonly DueWindowRow[]): DueWindow[] {
   return rows.map((row) => ({
     key: row.window_key,
     start: Math.round(Number(row.start_ms)),
@@ -198,7 +204,7 @@ export async function lockDueWindows(tx: SqlClient, group: string, nowMs: number
 }
 
 /**
- * Marks windows locked by `lockDueWindows` handled and returns their staged events in order, in
+ * Marks windows locked by `lockDueWindowsStatement` handled and returns their staged events in order, in
  * one statement. It must be a statement of its own, after the lock: its snapshot then holds
  * every event a stager committed before the lock, and no stager can add one after it (they
  * wait for the lock, then find the window closed). The mark commits with the handler's result
@@ -258,11 +264,11 @@ export async function markWindowsDeadLettered(tx: SqlClient, group: string, wind
   );
 }
 
-/** How many windows are due (as lockDueWindows means it), locked or not. */
+/** How many windows are due (as lockDueWindowsStatement means it), locked or not. */
 export async function countDueWindows(client: SqlClient, group: string, nowMs: number, gateOnWatermarks: boolean): Promise<number> {
   const { rows } = await client.query<{ due: number }>(
     `SELECT count(*)::int AS due FROM messaging.windows
-      WHERE ${isDue('$3')}`,
+      WHERE ${isDue('$1', '$2', '$3')}`,
     [group, nowMs, gateOnWatermarks],
   );
   return rows[0]?.due ?? 0;
