@@ -9,6 +9,7 @@
  *               advisory lock) loses its connection (pg_terminate_backend) or its process (SIGKILL).
  */
 import { Client } from 'pg';
+import { RELAY_LOCK_IN_PG_LOCKS } from '@platform/messaging';
 import { sleep } from '@platform/testing';
 import type { ChaosPlatform, ServiceInstance } from './platform';
 import type { Rng } from './rng';
@@ -30,8 +31,6 @@ export interface FaultOptions {
   readonly weights: Readonly<Record<FaultKind, number>>;
 }
 
-/** The relay's advisory lock key (libs/messaging outbox-relay.ts RELAY_LOCK_KEY = 7_219_442_001), as pg_locks shows a bigint key. */
-const RELAY_LOCK = { classid: Math.floor(7_219_442_001 / 2 ** 32), objid: 7_219_442_001 % 2 ** 32 };
 
 export interface RelayLeader {
   readonly backendPid: number;
@@ -48,7 +47,7 @@ export async function relayLeader(adminUrl: string, database: string): Promise<R
       `SELECT l.pid, a.application_name
          FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_database d ON d.oid = l.database
         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.classid = $1 AND l.objid = $2 AND d.datname = $3`,
-      [RELAY_LOCK.classid, RELAY_LOCK.objid, database],
+      [RELAY_LOCK_IN_PG_LOCKS.classid, RELAY_LOCK_IN_PG_LOCKS.objid, database],
     );
     return rows[0] ? { backendPid: rows[0].pid, applicationName: rows[0].application_name } : undefined;
   } finally {

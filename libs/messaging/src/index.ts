@@ -30,6 +30,7 @@ export { CE, MalformedMessageError } from './envelope/cloudevents-headers';
 export { MESSAGING_MIGRATIONS } from './outbox/outbox.schema';
 export { OutboxPublisher, type PendingEvent } from './outbox/publisher';
 export { OutboxRelay, type OutboxRelayOptions, type OutboxRelayStats } from './outbox/outbox-relay';
+export { RELAY_LOCK_IN_PG_LOCKS } from './outbox/relay-statements';
 export { OutboxDeadLetters, type OutboxDeadLetter, type OutboxDeadLetterSelection } from './outbox/outbox-dead-letters';
 
 // Consuming: use cases, their failures and their dead letters

@@ -101,6 +101,20 @@ describe('outbox relay leadership when the leader loses its lock connection (rea
     expect(standby.stats().sent).toBe(50);
   });
 
+  it("checks its lock in the statements that read the outbox: relaying sends nothing on the lock's own connection", async () => {
+    const leader = relay({});
+    leader.start();
+    await eventually(() => expect(leader.stats().leader).toBe(true));
+    const sentBefore = leader.stats().sent;
+    await expectSentOnceInOrder(await publishVersions(3));
+    expect(leader.stats()).toMatchObject({ leader: true, sent: sentBefore + 30 });
+    // The lock's session ran its LISTEN last: no statement of its own before each batch (a
+    // round trip that was two statements more a round).
+    const { pid } = await lockHolder();
+    const { rows } = await h.db.pool.query<{ query: string }>('SELECT query FROM pg_stat_activity WHERE pid = $1', [pid]);
+    expect(rows).toEqual([{ query: 'LISTEN messaging_outbox' }]);
+  });
+
   it('steps down before its next batch when its lock connection silently died, while a standby took over', async () => {
     // The old leader reaches PostgreSQL through a proxy, so that its lock connection can be cut
     // without it noticing (a network partition); its other connections keep working.

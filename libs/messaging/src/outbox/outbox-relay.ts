@@ -7,7 +7,7 @@ import { endSpan, startSendSpan } from '../tracing/messaging-spans';
 import { OUTBOX_CHANNEL } from './outbox.schema';
 import { OutboxDeadLetters } from './outbox-dead-letters';
 import { judgeSendFailure, type SendFailure } from './send-failure';
-import { COUNT_REFUSALS_SQL, DEAD_LETTER_SQL, DELETE_AND_READ_SQL, DELETE_SQL, READ_SKIPPING_SQL, READ_SQL } from './relay-statements';
+import { COUNT_REFUSALS_SQL, DEAD_LETTER_SQL, DELETE_AND_READ_SQL, DELETE_SQL, READ_SKIPPING_SQL, READ_SQL, RELAY_LOCK_KEY } from './relay-statements';
 
 export interface OutboxRelayOptions {
   readonly pool: Pool;
@@ -29,8 +29,9 @@ export interface OutboxRelayOptions {
    */
   readonly maxAttempts?: number;
   /**
-   * How long the leadership check before each batch (one round trip on the connection that holds
-   * the lock) may take before the relay gives that connection up for dead and steps down.
+   * How long a statement on the connection that holds the lock (taking it, LISTEN) may take
+   * before the relay gives that connection up for dead and steps down; also how long it waits
+   * for that connection to close.
    */
   readonly leaderCheckTimeoutMs?: number;
 }
@@ -75,9 +76,6 @@ interface Retry {
 /** Rows per round from which the relay stops asking writers to NOTIFY and just keeps reading. */
 const BUSY_THRESHOLD = 10;
 
-/** Same key in every service database: one relay per database, whichever replica holds it. */
-const RELAY_LOCK_KEY = 7_219_442_001;
-
 /** TCP keep-alive of the lock connection, both ends: a dead peer is found in seconds, not hours. */
 const KEEPALIVE_IDLE_MS = 5000;
 const SERVER_KEEPALIVE_SQL = 'SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3';
@@ -93,6 +91,19 @@ function splitAtRetries(rows: readonly OutboxRow[]): OutboxRow[][] {
     else units.push([row]);
   }
   return units;
+}
+
+/** A read of the outbox: its rows, and whether the relay's lock was still held by its session. */
+interface LeadingRead {
+  readonly leading: boolean;
+  readonly rows: OutboxRow[];
+}
+
+/** A row of a read: an outbox row with the lock's state, or only the state (no row to read). */
+type LeadingRow = { leading: boolean } & ({ position: string } | { position: null });
+
+function leadingRead(rows: readonly LeadingRow[]): LeadingRead {
+  return { leading: rows[0]?.leading === true, rows: rows.filter((row): row is LeadingRow & OutboxRow => row.position !== null) };
 }
 
 /** The message with the `traceparent` of its send span, when that span is recorded; as it was otherwise. */
@@ -113,9 +124,9 @@ async function closeConnection(client: Client, graceMs = 1000): Promise<void> {
 /**
  * Moves outbox rows to Kafka in outbox order, in batches, through an idempotent producer.
  * One relay per database is active (session advisory lock held on a connection of its own);
- * others stand by. Before each batch the leader checks that connection with one round trip
- * (in parallel with the read), and steps down when it is gone or does not answer: a session
- * that died took the lock with it, and a standby may already be sending.
+ * others stand by. Each read of the outbox also asks pg_locks whether that connection's session
+ * still holds the lock, and the relay steps down when it does not, or when the connection fails:
+ * a session that died took the lock with it, and a standby may already be sending.
  *
  * Idle, it sleeps until a writer's NOTIFY (or the fallback poll); busy, it keeps reading and
  * tells writers not to notify, because every notifying commit serializes on a cluster-wide lock.
@@ -142,6 +153,8 @@ export class OutboxRelay {
   /** The connection that tries for the lock, kept between tries; the leader's once it holds it. */
   private lockClient?: Client;
   private leader?: Client;
+  /** The backend of the leader's lock connection: whether it still holds the lock is asked by pid. */
+  private leaderPid = 0;
   /** After losing the lock, no new try before this time, so a standby can take over. */
   private leadNotBefore = 0;
   /** Rows read by the last delete-and-read, to be sent next (only while leading). */
@@ -243,8 +256,9 @@ export class OutboxRelay {
   private async tryLead(): Promise<boolean> {
     const client = this.lockClient ?? (await this.connectLockClient());
     try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RELAY_LOCK_KEY]);
+      const { rows } = await client.query<{ locked: boolean; pid: number }>('SELECT pg_try_advisory_lock($1) AS locked, pg_backend_pid() AS pid', [RELAY_LOCK_KEY]);
       if (!rows[0].locked) return false;
+      this.leaderPid = rows[0].pid;
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
     } catch (error) {
       this.lockConnectionLost(client, error);
@@ -260,8 +274,8 @@ export class OutboxRelay {
 
   /**
    * The lock's own connection, not one of the pool's: every query on it has a timeout, and TCP
-   * keep-alive on both ends, so a dead one is found (here by the check before each batch, on
-   * the server by keep-alive, which ends the session and so releases the lock) in seconds.
+   * keep-alive on both ends, so a dead one is found (here by its error, on the server by
+   * keep-alive, which ends the session and so releases the lock, which the next read sees) in seconds.
    */
   private async connectLockClient(): Promise<Client> {
     const client = new Client({
@@ -296,18 +310,17 @@ export class OutboxRelay {
       this.refusedTopics.clear();
       this.waiting = undefined;
       this.leadNotBefore = Date.now() + this.standbyRetryMs;
-      this.options.logger.warn('outbox relay lost the connection that holds its lock; it stops sending and stands by', errorFields(error));
+      this.options.logger.warn('outbox relay lost its lock or the connection that holds it; it stops sending and stands by', errorFields(error));
     }
     void closeConnection(client);
   }
 
-  /** One round trip on the lock's connection: while it answers, the session and its lock live. */
-  private async stillLeading(leader: Client): Promise<boolean> {
-    try {
-      await leader.query('SELECT 1');
-    } catch (error) {
-      this.lockConnectionLost(leader, error);
-    }
+  /**
+   * What a read said of the lock: while its session holds it, this relay leads; once not (the
+   * session ended, and a standby may have taken the lock), it stops sending and stands by.
+   */
+  private stillLeading(leader: Client, read: LeadingRead): boolean {
+    if (!read.leading) this.lockConnectionLost(leader, new Error(`the session (pid ${this.leaderPid}) no longer holds the relay lock`));
     return this.leader === leader;
   }
 
@@ -330,9 +343,9 @@ export class OutboxRelay {
     let rows = this.readAhead;
     this.readAhead = undefined;
     if (!rows) {
-      const [leading, read] = await Promise.all([this.stillLeading(leader), this.readRows(this.batchSize)]);
-      if (!leading) return 0;
-      rows = read;
+      const read = await this.readRows(this.batchSize);
+      if (!this.stillLeading(leader, read)) return 0;
+      rows = read.rows;
     }
     this.foundNothing = rows.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0;
     if (rows.length === 0) return 0;
@@ -417,12 +430,12 @@ export class OutboxRelay {
     const { pool } = this.options;
     const sent = round.sent.map((row) => row.position);
     if (!unavailable && round.refused.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0) {
-      // One round trip: the sent rows go, and the next batch is read (the statement's snapshot
-      // still shows the deleted rows, hence the exclusion), while leadership is checked for it on
-      // the lock's connection. A batch read ahead may miss a row a writer commits meanwhile with
-      // a smaller position; it is sent with the batch after.
-      const [leading, next] = await Promise.all([this.stillLeading(leader), pool.query<OutboxRow>(DELETE_AND_READ_SQL, [sent, this.batchSize])]);
-      if (leading && this.leader === leader) this.readAhead = next.rows;
+      // One round trip: the sent rows go, and the next batch is read with the lock's state (the
+      // statement's snapshot still shows the deleted rows, hence the exclusion). A batch read
+      // ahead may miss a row a writer commits meanwhile with a smaller position; it is sent with
+      // the batch after.
+      const next = leadingRead((await pool.query<LeadingRow>(DELETE_AND_READ_SQL, [sent, this.batchSize, this.leaderPid])).rows);
+      if (this.stillLeading(leader, next)) this.readAhead = next.rows;
       this.stats_.sent += sent.length;
       return;
     }
@@ -522,13 +535,14 @@ export class OutboxRelay {
     return due;
   }
 
-  private async readRows(limit: number): Promise<OutboxRow[]> {
+  /** The next rows to send, and whether the lock's session still holds the lock. */
+  private async readRows(limit: number): Promise<LeadingRead> {
     const now = Date.now();
     const topics = [...this.refusedTopics].filter(([, dueAt]) => dueAt > now).map(([topic]) => topic);
-    if (this.retries.size === 0 && topics.length === 0) return (await this.options.pool.query<OutboxRow>(READ_SQL, [limit])).rows;
+    const { pool } = this.options;
+    if (this.retries.size === 0 && topics.length === 0) return leadingRead((await pool.query<LeadingRow>(READ_SQL, [limit, this.leaderPid])).rows);
     const held = [...this.retries.values()];
-    const { rows } = await this.options.pool.query<OutboxRow>(READ_SKIPPING_SQL, [limit, held.map((r) => r.topic), held.map((r) => r.key), topics]);
-    return rows;
+    return leadingRead((await pool.query<LeadingRow>(READ_SKIPPING_SQL, [limit, held.map((r) => r.topic), held.map((r) => r.key), topics, this.leaderPid])).rows);
   }
 
   /** Until the next poll, or the next refused row's or topic's attempt, whichever comes first. */
@@ -550,7 +564,9 @@ export class OutboxRelay {
     if (this.waiting === true && this.foundNothing) return true;
     await this.setWaiting(true);
     this.forgetDueRetries();
-    return (await this.readRows(1)).length === 0;
+    const leader = this.leader;
+    const read = await this.readRows(1);
+    return leader !== undefined && this.stillLeading(leader, read) && read.rows.length === 0;
   }
 
   private async setWaiting(waiting: boolean): Promise<void> {
