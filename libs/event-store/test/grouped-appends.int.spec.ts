@@ -30,8 +30,10 @@ describe('appends of concurrent callers share a commit (group commit, real Postg
       }),
     );
     for (const s of streams) expect((await h.store.readStream<{ version: number }>(s)).map((e) => e.data.version)).toEqual(Array.from({ length: 40 }, (_, i) => i));
-    // Alone, each append is a transaction of its own: 320. Grouped, concurrent ones share one.
-    expect(await transactionsOf(h, streams)).toBeLessThan(200);
+    // Alone, each append is a transaction of its own: 320. Grouped, the 8 appends of a round share
+    // one: 40, and a few more while the writers fall into step. A group sent before the callers it
+    // released had appended again split every round in two (a group of 1, then 7): 80.
+    expect(await transactionsOf(h, streams)).toBeLessThanOrEqual(48);
   });
 
   it('a refusal in a group is that append alone: the others of the group are stored', async () => {

@@ -78,10 +78,19 @@ export class GroupedAppends {
     if (this.sending || this.waiting.length === 0) return;
     this.sending = true;
     // Even one append goes as a group: an append that waits for its stream must not hold up the others.
-    this.sendGroup(this.takeGroup()).finally(() => {
-      this.sending = false;
-      this.sendNext();
-    });
+    this.sendGroup(this.takeGroup()).finally(() => setImmediate(() => this.sendAfterTurn()));
+  }
+
+  /**
+   * The next group goes once the callers its results released have run (their continuations are
+   * microtasks of this turn): a caller that appends again at once joins it. Sent as soon as the
+   * group returned, the next group held the first caller back alone, and the rest went after it:
+   * 8 writers in a loop made groups of 1 and 7, two commits a round (2,457 appends/s against
+   * 4,015 with groups of 8, in alternating runs of the event-store bench on 2026-12-02).
+   */
+  private sendAfterTurn(): void {
+    this.sending = false;
+    this.sendNext();
   }
 
   /** The longest-waiting appends, one per stream (a stream's next append waits for the group after). */
