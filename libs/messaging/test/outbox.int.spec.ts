@@ -89,7 +89,7 @@ describe('outbox publishing and relay (real PostgreSQL and Kafka)', () => {
         const envelope = await publisher.publish(client, EndpointUpdated, endpointUpdated(randomUUID(), 1));
         const { rows } = await client.query<{ position: string }>('SELECT position::text FROM messaging.outbox WHERE event_id = $1', [envelope.id]);
         const positions = deleteARow ? [rows[0].position] : [];
-        await client.query(sql, sql === DELETE_SQL ? [positions] : [positions, 10, 0]);
+        await client.query(sql, sql === DELETE_SQL ? [positions] : [positions, 10, 0, []]);
         return (await client.query<{ value: string }>(`SELECT current_setting('synchronous_commit') AS value`)).rows[0].value;
       } finally {
         await client.query('ROLLBACK');

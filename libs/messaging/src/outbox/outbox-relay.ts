@@ -159,6 +159,8 @@ export class OutboxRelay {
   private leadNotBefore = 0;
   /** Rows read by the last delete-and-read, to be sent next (only while leading). */
   private readAhead?: OutboxRow[];
+  /** Positions Kafka acknowledged, not yet deleted: the next statement that reads the outbox deletes them. */
+  private acknowledged: string[] = [];
   /** Refused rows waiting for their next attempt, by position (only while leading). */
   private readonly retries = new Map<string, Retry>();
   /** Topics Kafka refused as a whole, and when to try each again (only while leading). */
@@ -201,6 +203,7 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.deleteAcknowledged().catch(() => undefined);
     await this.resign();
     await this.producer?.disconnect().catch(() => undefined);
     this.producer = undefined;
@@ -342,23 +345,81 @@ export class OutboxRelay {
     const retriedTopics = this.takeDueTopics();
     let rows = this.readAhead;
     this.readAhead = undefined;
-    if (!rows) {
-      const read = await this.readRows(this.batchSize);
+    // Rows keep coming: the last round read this batch after or during its own send.
+    const busy = rows !== undefined;
+    if (!rows || (rows.length === 0 && this.acknowledged.length > 0)) {
+      const read = await this.readNext();
       if (!this.stillLeading(leader, read)) return 0;
       rows = read.rows;
     }
     this.foundNothing = rows.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0;
     if (rows.length === 0) return 0;
     const round: Round = { sent: [], refused: [], held: new Set() };
+    // While this batch is in flight, the last one's rows are deleted and the next batch is read: a
+    // busy relay waits for Kafka or the database, whichever is slower, not for one after the other.
+    // Not for the first batch after a wake-up (mostly a lone row: the read ahead would find nothing
+    // and cost a statement), nor while refused rows wait, because then what to read next depends
+    // on how this batch goes.
+    const ahead =
+      busy && retriedTopics.size === 0 && this.retries.size === 0 && this.refusedTopics.size === 0
+        ? this.deleteAndRead(rows).then(
+            (read) => ({ read }),
+            (error: unknown) => ({ error }),
+          )
+        : undefined;
     let unavailable: { error: unknown } | undefined;
     try {
       for (const unit of this.plan(rows, retriedTopics)) await this.sendUnit(unit, round);
     } catch (error) {
       unavailable = { error };
     }
+    this.stats_.sent += round.sent.length;
+    const next = await ahead;
+    if (next && 'read' in next && !this.stillLeading(leader, next.read)) {
+      // Rows Kafka acknowledged go, whoever leads now; the new leader would only send them again.
+      this.acknowledged.push(...round.sent.map((row) => row.position));
+      await this.deleteAcknowledged();
+      if (unavailable) throw unavailable.error;
+      return round.sent.length;
+    }
+    if (next && !unavailable && round.refused.length === 0) {
+      this.acknowledged.push(...round.sent.map((row) => row.position));
+      if ('error' in next) throw next.error;
+      this.readAhead = next.read.rows;
+      return round.sent.length;
+    }
+    // The batch read ahead is dropped; its rows stay in the outbox and are read again.
     await this.settle(leader, rows, round, unavailable);
     if (unavailable) throw unavailable.error;
     return round.sent.length;
+  }
+
+  /** The next batch; the rows acknowledged but not yet deleted go in the same round trip. */
+  private async readNext(): Promise<LeadingRead> {
+    if (this.acknowledged.length === 0) return this.readRows(this.batchSize);
+    if (this.retries.size === 0 && this.refusedTopics.size === 0) return this.deleteAndRead([]);
+    await this.deleteAcknowledged();
+    return this.readRows(this.batchSize);
+  }
+
+  /** Deletes the acknowledged rows and reads the next batch past the rows in flight, in one round trip. */
+  private deleteAndRead(inFlight: readonly OutboxRow[]): Promise<LeadingRead> {
+    const positions = inFlight.map((row) => row.position);
+    return this.deletingAcknowledged(async (deleting) =>
+      leadingRead((await this.options.pool.query<LeadingRow>(DELETE_AND_READ_SQL, [deleting, this.batchSize, this.leaderPid, positions])).rows),
+    );
+  }
+
+  private async deleteAcknowledged(): Promise<void> {
+    if (this.acknowledged.length > 0) await this.deletingAcknowledged((deleting) => this.options.pool.query(DELETE_SQL, [deleting]));
+  }
+
+  /** Runs a statement that deletes the acknowledged rows; once it succeeded, they are forgotten (not those acknowledged meanwhile). */
+  private async deletingAcknowledged<T>(statement: (positions: readonly string[]) => Promise<T>): Promise<T> {
+    const deleting = this.acknowledged.slice();
+    const result = await statement(deleting);
+    this.acknowledged = this.acknowledged.slice(deleting.length);
+    return result;
   }
 
   /**
@@ -425,23 +486,23 @@ export class OutboxRelay {
     return { topic: this.options.naming.kafkaTopic(row.topic), key: row.message_key, value: row.payload, headers: row.headers };
   }
 
-  /** Deletes what was sent, counts refusals (dead-lettering rows out of budget), reads ahead when all went well. */
+  /**
+   * After a batch sent without reading ahead: deletes what was acknowledged, counts refusals
+   * (dead-lettering rows out of budget), reads the next batch when all went well.
+   */
   private async settle(leader: Client, rows: readonly OutboxRow[], round: Round, unavailable: { error: unknown } | undefined): Promise<void> {
     const { pool } = this.options;
-    const sent = round.sent.map((row) => row.position);
+    this.acknowledged.push(...round.sent.map((row) => row.position));
     if (!unavailable && round.refused.length === 0 && this.retries.size === 0 && this.refusedTopics.size === 0) {
-      // One round trip: the sent rows go, and the next batch is read with the lock's state (the
-      // statement's snapshot still shows the deleted rows, hence the exclusion). A batch read
-      // ahead may miss a row a writer commits meanwhile with a smaller position; it is sent with
-      // the batch after.
-      const next = leadingRead((await pool.query<LeadingRow>(DELETE_AND_READ_SQL, [sent, this.batchSize, this.leaderPid])).rows);
+      // One round trip: the sent rows go, and the next batch is read with the lock's state. A
+      // batch read ahead may miss a row a writer commits meanwhile with a smaller position; it is
+      // sent with the batch after.
+      const next = await this.deleteAndRead([]);
       if (this.stillLeading(leader, next)) this.readAhead = next.rows;
-      this.stats_.sent += sent.length;
       return;
     }
-    if (round.refused.length > 0) await this.countRefusals(sent, round.refused);
-    else if (sent.length > 0) await pool.query(DELETE_SQL, [sent]);
-    this.stats_.sent += sent.length;
+    if (round.refused.length > 0) await this.deletingAcknowledged((sent) => this.countRefusals(sent, round.refused));
+    else await this.deleteAcknowledged();
     if (unavailable) {
       const handled = new Set([...round.sent, ...round.refused.map((r) => r.row)]);
       const waiting = rows.filter((row) => !handled.has(row)).map((row) => row.position);

@@ -39,11 +39,12 @@ const withLeading = (pid: string, rowsSql: string) => `SELECT o.*, l.leading FRO
 export const READ_SQL = withLeading('$2', `SELECT ${COLUMNS} FROM messaging.outbox ORDER BY position LIMIT $1`);
 
 /**
- * The sent rows go, and the next batch is read, in one round trip. The statement's snapshot still
- * shows the deleted rows, hence the exclusion.
+ * The sent rows ($1) go, and the next batch is read, in one round trip, past the rows in flight
+ * ($4: sent, not yet acknowledged). The statement's snapshot still shows the deleted rows, hence
+ * their exclusion too.
  */
 export const DELETE_AND_READ_SQL = `WITH sent AS (DELETE FROM messaging.outbox WHERE position = ANY($1::bigint[]) ${SENT_WITHOUT_FLUSH_WAIT})
-  ${withLeading('$3', `SELECT ${COLUMNS} FROM messaging.outbox WHERE position <> ALL($1::bigint[]) ORDER BY position LIMIT $2`)}`;
+  ${withLeading('$3', `SELECT ${COLUMNS} FROM messaging.outbox WHERE position <> ALL($1::bigint[]) AND position <> ALL($4::bigint[]) ORDER BY position LIMIT $2`)}`;
 
 /**
  * While refused rows wait for their next attempt, neither they nor the rows of their keys behind
