@@ -69,16 +69,7 @@ function notingBatches(broker: Broker, batchedAt: Map<string, number>): Broker {
   };
 }
 
-/**
- * (c) the whole path: a transaction writes one state row and its event to the outbox; the
- * relay sends it; a use case in another service's database handles it with its inbox and one
- * write. First as fast as 8 writers go, then paced for latency at the rate the dual-write peer
- * was paced at (half its own maximum), so both latencies are taken under the same load. The paced
- * events' commit-to-effect time is also cut in five: relay pickup (commit to the relay's send),
- * produce (to Kafka's acknowledgement), fetch (to the batch handed to the use case), handoff (to
- * the handler's call: the partition's queue, BEGIN and the inbox record) and effect (the
- * handler's write and COMMIT).
- */
+/** The figures the pipeline is held against, measured earlier in the same run. */
 export interface PipelinePeers {
   readonly rawProduceConsume: number;
   /** The hand-built dual-write pipeline of the same shape: the targets are set against it. */
@@ -103,6 +94,16 @@ export interface PipelineResult {
   readonly p99: number;
 }
 
+/**
+ * (c) the whole path: a transaction writes one state row and its event to the outbox; the
+ * relay sends it; a use case in another service's database handles it with its inbox and one
+ * write. First as fast as 8 writers go, then paced for latency at the rate the dual-write peer
+ * was paced at (half its own maximum), so both latencies are taken under the same load. The paced
+ * events' commit-to-effect time is also cut in five: relay pickup (commit to the relay's send),
+ * produce (to Kafka's acknowledgement), fetch (to the batch handed to the use case), handoff (to
+ * the handler's call: the partition's queue, BEGIN and the inbox record) and effect (the
+ * handler's write and COMMIT).
+ */
 export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, peers: PipelinePeers, adapter: PipelineAdapter = { name: 'kafkajs', broker: env.broker }): Promise<PipelineResult> {
   const metric = (name: string) => (adapter.name === 'kafkajs' ? `pipeline_${name}` : `pipeline_${adapter.name}_${name}`);
   const writer = await env.database('writer');
