@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import { Client, type Pool } from 'pg';
 import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
-import { eventually, type TopicReader } from '@platform/testing';
+import { eventually, sleep, type TopicReader } from '@platform/testing';
 import { OutboxPublisher, OutboxRelay } from '../src';
+import { OUTBOX_CHANNEL } from '../src/outbox/outbox.schema';
 import { endpointUpdated, messagingHarness, readerOfTopics, type MessagingHarness } from './harness';
 
 jest.setTimeout(60_000);
@@ -38,8 +39,11 @@ describe('outbox relay wake-ups', () => {
     reader = await readerOfTopics(h, [EndpointUpdated]);
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await relay?.stop();
+  });
+
+  afterAll(async () => {
     await reader?.stop();
     await h?.close();
   });
@@ -71,5 +75,45 @@ describe('outbox relay wake-ups', () => {
     }
     expect(perWake).toEqual([2, 2, 2, 2, 2]);
     expect(relay.stats().sent).toBe(6);
+  });
+
+  it('stops writers notifying while rows come at its busy rate, and lets them notify again once they stop', async () => {
+    const listener = new Client(h.db.pool.options);
+    await listener.connect();
+    let notified = 0;
+    listener.on('notification', () => (notified += 1));
+    await listener.query(`LISTEN ${OUTBOX_CHANNEL}`);
+    try {
+      relay = new OutboxRelay({ pool: h.db.pool, naming: h.naming, logger: h.logger, producerFactory: () => h.broker.producer({ idempotent: true }), busyRowsPerSecond: 20 });
+      relay.start();
+      // Four writers, a transaction each every 40 ms: about 100 rows a second for 2 s.
+      const keys: string[] = [];
+      const started = Date.now();
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          for (let i = 0; Date.now() - started < 2000; i++) {
+            const due = started + i * 40;
+            if (due > Date.now()) await sleep(due - Date.now());
+            const key = randomUUID();
+            keys.push(key);
+            await withTransaction(h.db.pool, (tx) => publisher.publish(tx, EndpointUpdated, endpointUpdated(key, 1)));
+          }
+        }),
+      );
+      await eventually(() => expect(keys.every((key) => reader.messages.some((m) => m.key === key))).toBe(true), { timeoutMs: 20_000 });
+      // Writers notified until the relay had seen a window of them (250 ms), not all along.
+      expect(keys.length).toBeGreaterThan(100);
+      expect(notified).toBeLessThan(keys.length / 3);
+
+      // Quiet again: the relay asks writers to notify, and a lone row wakes it.
+      await sleep(1000);
+      const before = notified;
+      const lone = randomUUID();
+      await withTransaction(h.db.pool, (tx) => publisher.publish(tx, EndpointUpdated, endpointUpdated(lone, 1)));
+      await eventually(() => expect(reader.messages.some((m) => m.key === lone)).toBe(true), { timeoutMs: 10_000 });
+      expect(notified).toBe(before + 1);
+    } finally {
+      await listener.end();
+    }
   });
 });

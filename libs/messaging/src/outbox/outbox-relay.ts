@@ -6,6 +6,7 @@ import { backoffDelayMs, errorFields, errorMessage, traceparentOf, validateBacko
 import { endSpan, startSendSpan } from '../tracing/messaging-spans';
 import { OUTBOX_CHANNEL } from './outbox.schema';
 import { OutboxDeadLetters } from './outbox-dead-letters';
+import { RelayTraffic } from './relay-traffic';
 import { judgeSendFailure, type SendFailure } from './send-failure';
 import { COUNT_REFUSALS_SQL, DEAD_LETTER_SQL, DELETE_AND_READ_SQL, DELETE_SQL, READ_SKIPPING_SQL, READ_SQL, RELAY_LOCK_KEY } from './relay-statements';
 
@@ -19,6 +20,13 @@ export interface OutboxRelayOptions {
   readonly batchSize?: number;
   /** Fallback poll when no NOTIFY arrives (lost connection, missed wake-up). */
   readonly pollIntervalMs?: number;
+  /**
+   * Rows a second from which writers stop notifying and the relay polls instead (default 100):
+   * notifying commits serialize on a cluster-wide lock held through their WAL flush.
+   */
+  readonly busyRowsPerSecond?: number;
+  /** While busy, how long the relay waits before reading again an outbox it found empty (default 5 ms). */
+  readonly busyPollMs?: number;
   /** How often a standby relay tries to take over the lock; also how long a relay that lost it waits before trying again. */
   readonly standbyRetryMs?: number;
   /** Cap of the back-off, both while Kafka is away and between the sends of a row Kafka refuses. */
@@ -73,9 +81,6 @@ interface Retry {
   readonly dueAt: number;
 }
 
-/** Rows per round from which the relay stops asking writers to NOTIFY and just keeps reading. */
-const BUSY_THRESHOLD = 10;
-
 /** TCP keep-alive of the lock connection, both ends: a dead peer is found in seconds, not hours. */
 const KEEPALIVE_IDLE_MS = 5000;
 const SERVER_KEEPALIVE_SQL = 'SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3';
@@ -128,8 +133,10 @@ async function closeConnection(client: Client, graceMs = 1000): Promise<void> {
  * still holds the lock, and the relay steps down when it does not, or when the connection fails:
  * a session that died took the lock with it, and a standby may already be sending.
  *
- * Idle, it sleeps until a writer's NOTIFY (or the fallback poll); busy, it keeps reading and
- * tells writers not to notify, because every notifying commit serializes on a cluster-wide lock.
+ * Idle, it sleeps until a writer's NOTIFY (or the fallback poll). Busy (rows at `busyRowsPerSecond`
+ * or more, or a burst), it tells writers not to notify and keeps reading, every `busyPollMs` when
+ * it finds nothing: a notifying commit holds a cluster-wide lock through its WAL flush, so writers
+ * that all notify commit one flush after another.
  * While Kafka is down it backs off and keeps the rows: writes go on succeeding and the backlog
  * drains when Kafka returns. Rows are deleted only after Kafka acknowledged them, so a crash in
  * between re-sends (consumers de-duplicate); the deletes do not wait for the WAL flush, so a crash
@@ -144,6 +151,8 @@ async function closeConnection(client: Client, graceMs = 1000): Promise<void> {
 export class OutboxRelay {
   private readonly batchSize: number;
   private readonly pollIntervalMs: number;
+  private readonly busyPollMs: number;
+  private readonly traffic: RelayTraffic;
   private readonly standbyRetryMs: number;
   private readonly maxAttempts: number;
   private readonly leaderCheckTimeoutMs: number;
@@ -181,6 +190,8 @@ export class OutboxRelay {
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 500;
     this.pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.busyPollMs = options.busyPollMs ?? 5;
+    this.traffic = new RelayTraffic(options.busyRowsPerSecond ?? 100);
     this.standbyRetryMs = options.standbyRetryMs ?? 2000;
     this.maxAttempts = options.maxAttempts ?? 5;
     this.leaderCheckTimeoutMs = options.leaderCheckTimeoutMs ?? 5000;
@@ -238,8 +249,10 @@ export class OutboxRelay {
         const sent = await this.relayBatch();
         consecutiveFailures = 0;
         if (!this.leader) continue;
-        if (sent >= BUSY_THRESHOLD) await this.setWaiting(false);
-        if (sent === 0 && (await this.readyToSleep())) await this.idle(this.sleepMs());
+        if (this.traffic.record(sent, Date.now())) {
+          await this.setWaiting(false);
+          if (sent === 0) await this.idle(Math.min(this.busyPollMs, this.sleepMs()));
+        } else if (sent === 0 && (await this.readyToSleep())) await this.idle(this.sleepMs());
       } catch (error) {
         consecutiveFailures += 1;
         this.stats_.failures += 1;
