@@ -1,4 +1,4 @@
-export { sqlLiteral, withOpenedTransaction, withTransaction, type PooledSqlClient, type SqlClient, type SqlPool, type StatementResult } from './sql-client';
+export { sendWithCommit, sqlLiteral, withOpenedTransaction, withTransaction, type PooledSqlClient, type SqlClient, type SqlPool, type StatementResult } from './sql-client';
 export { type SqlMigration } from './sql-migration';
 export { errorFields, errorMessage, silentLogger, type LogFields, type Logger } from './logger';
 export { currentLogContext, withLogContext, type LogContext } from './log-context';

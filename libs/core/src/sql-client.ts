@@ -19,6 +19,27 @@ export interface SqlPool extends SqlClient {
   connect(): Promise<PooledSqlClient>;
 }
 
+/**
+ * Statements waiting for the COMMIT of the transaction a helper of this module runs on a client.
+ * Keyed by the client the helper hands to its work, which is what callers pass on as `tx`.
+ */
+const sentWithCommit = new WeakMap<SqlClient, string[]>();
+
+/**
+ * Sends `statement` (one statement without parameters: its values written in with sqlLiteral)
+ * with the COMMIT of the transaction running on `tx`, in COMMIT's round trip, when that
+ * transaction is one withTransaction or withOpenedTransaction runs; they run in the order they
+ * were given, and a failing one fails the commit. False, with nothing done, when `tx` is a
+ * transaction of the caller's own (a TypeORM query runner's connection): the caller runs it then.
+ * On a busy machine each round trip is a wait for the database's turn on a core: a transaction
+ * that ends with an insert nobody reads before the commit (an outbox row) need not wait twice.
+ */
+export function sendWithCommit(tx: SqlClient, statement: string): boolean {
+  const statements = sentWithCommit.get(tx);
+  statements?.push(statement);
+  return statements !== undefined;
+}
+
 /** Runs `work` in one transaction on a connection of its own; rolls back if it throws. */
 export async function withTransaction<T>(pool: SqlPool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
   return inTransaction(pool, async (client) => (await client.query('BEGIN'), work(client)));
@@ -68,9 +89,12 @@ async function inTransaction<T>(pool: SqlPool, run: (client: PooledSqlClient) =>
   // kills the process. The failing query rejects anyway; the client is released as broken.
   const onError = (error: Error) => (broken = error);
   client.on?.('error', onError);
+  const withCommit: string[] = [];
+  sentWithCommit.set(client, withCommit);
   try {
     const result = await run(client);
-    await client.query('COMMIT');
+    // One simple query: PostgreSQL stops at the first statement that fails, and the catch rolls back.
+    await client.query(withCommit.length === 0 ? 'COMMIT' : `${withCommit.join(';\n')};\nCOMMIT`);
     return result;
   } catch (error) {
     try {
@@ -80,6 +104,7 @@ async function inTransaction<T>(pool: SqlPool, run: (client: PooledSqlClient) =>
     }
     throw error;
   } finally {
+    sentWithCommit.delete(client);
     client.off?.('error', onError);
     client.release(broken);
   }

@@ -8,7 +8,7 @@ import { EndpointUpdated, UserCreated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay, topicSpecFor } from '../src';
 import { OutboxDeadLetters } from '../src/outbox/outbox-dead-letters';
 import { adminDatabaseUrl, eventually, TopicReader } from '@platform/testing';
-import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, inOwnTransaction, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(180_000);
 
@@ -161,7 +161,7 @@ describe('outbox rows Kafka always refuses (real PostgreSQL and Kafka)', () => {
 
   it('dead-letters the rows of a topic that does not exist, and keeps sending the others', async () => {
     const users = Array.from({ length: 6 }, () => randomUUID());
-    const lost = await withTransaction(h.db.pool, async (tx) => {
+    const lost = await inOwnTransaction(h.db.pool, async (tx) => {
       for (const [i, userId] of users.entries()) await publisher.publish(tx, UserCreated, { userId, email: `u${i}@example.com`, displayName: `user ${i}` });
       // Two of them aimed at a topic nobody created (as if it had been deleted).
       const { rows } = await tx.query<{ position: string }>(

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
-import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
 import { eventually, sleep, TopicReader } from '@platform/testing';
 import { ensureTopics, OutboxPublisher, OutboxRelay, topicSpecFor, type MessageProducer } from '../src';
 import { DELETE_AND_READ_SQL } from '../src/outbox/relay-statements';
-import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, inOwnTransaction, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -125,7 +124,7 @@ describe('outbox relay reading ahead', () => {
     for (let version = 1; version <= versions; version++) {
       await Promise.all(
         keys.map((key) =>
-          withTransaction(h.db.pool, async (tx) => {
+          inOwnTransaction(h.db.pool, async (tx) => {
             const envelope = await publisher.publish(tx, EndpointUpdated, endpointUpdated(key, version));
             if (tooLarge?.key === key && tooLarge.version === version) {
               await tx.query(`UPDATE messaging.outbox SET payload = payload || repeat(' ', $2) WHERE event_id = $1`, [envelope.id, TOPIC_LIMIT * 2]);
