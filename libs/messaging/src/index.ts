@@ -40,7 +40,7 @@ export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './consumer/retry-policy'
 export { DLQ, type DeadLetterReason } from './consumer/dead-letters';
 export { readDeadLetters, redriveChosenDeadLetters, redriveDeadLetters, type DeadLetter, type DeadLetterPosition, type RedriveOptions } from './consumer/redrive';
 export { DEFAULT_PARTITIONS_CONCURRENTLY, UseCaseConsumer, type ConsumerStatus } from './consumer/use-case-consumer';
-export { DEFAULT_MAX_PER_TRANSACTION } from './consumer/event-handling';
+export { DEFAULT_MAX_PER_TRANSACTION, DEFAULT_TRANSACTIONS_PER_PARTITION } from './consumer/event-handling';
 export { DEFAULT_MAX_BUFFERED_BYTES } from './consumer/buffer-budget';
 
 // Windows

@@ -43,6 +43,8 @@ export interface ServiceMessagingOptions {
   readonly publisher?: OutboxPublisher;
   readonly relay?: Pick<OutboxRelayOptions, 'batchSize' | 'pollIntervalMs' | 'standbyRetryMs' | 'maxBackoffMs' | 'maxAttempts' | 'leaderCheckTimeoutMs'>;
   readonly partitionsConcurrently?: number;
+  /** Transactions each partition may run at once on different keys (default 3, `DEFAULT_TRANSACTIONS_PER_PARTITION`). */
+  readonly transactionsPerPartition?: number;
   /** Bytes of fetched messages the use cases may hold unhandled, all together (default 16 MiB, `DEFAULT_MAX_BUFFERED_BYTES`). */
   readonly maxBufferedBytes?: number;
   /**
@@ -85,6 +87,7 @@ export class ServiceMessaging {
       deadLetters: this.deadLetters,
       logger: options.logger,
       partitionsConcurrently: options.partitionsConcurrently,
+      transactionsPerPartition: options.transactionsPerPartition,
       metrics: options.metrics,
       bufferBudget: new BufferBudget(options.maxBufferedBytes),
     };

@@ -18,7 +18,21 @@ export interface EventHandlingOptions {
   readonly offsetCommitIntervalMs?: number;
   /** Fetched, unhandled messages' bytes, shared by every use case of the process. */
   readonly bufferBudget?: BufferBudget;
+  /**
+   * Transactions of one partition running at once, each on keys the others do not hold (the
+   * order per key is kept): an event need not queue behind another key's transaction.
+   */
+  readonly transactionsPerPartition?: number;
 }
+
+/**
+ * Transactions a partition runs at once by default. One after the other, an event of another key
+ * queued behind the transaction in flight whenever the database was slow to answer. Paced
+ * pipeline on 2026-12-02, a noisy 2-core machine: commit-to-effect p99 37 ms median of nine
+ * rounds (20-147) with 1, 34 ms (17-39) with 3; 2 was no better than 1 (32-35 in three), and 6
+ * worse (32-53: more transactions contending for the cores). The database pool still bounds them all.
+ */
+export const DEFAULT_TRANSACTIONS_PER_PARTITION = 3;
 
 /** Events of one partition handled in one transaction when nothing fails; 1 = a transaction each. */
 export const DEFAULT_MAX_PER_TRANSACTION = 20;
@@ -74,6 +88,7 @@ export class EventHandling implements Handling {
         maxBuffered: options.maxBufferedPerPartition,
         budget: options.bufferBudget,
         commitIntervalMs: options.offsetCommitIntervalMs,
+        concurrency: options.transactionsPerPartition ?? DEFAULT_TRANSACTIONS_PER_PARTITION,
         handle: (message) => this.handle(message),
         handleTogether: (messages) => this.handleTogether(messages),
         maxPerTransaction: this.useCase.maxPerTransaction ?? DEFAULT_MAX_PER_TRANSACTION,

@@ -23,6 +23,13 @@ export class OffsetTracker {
     if (value === this.lowestPending) this.lowestPending = this.pending.size === 0 ? undefined : min(this.pending);
   }
 
+  /** Forgets a message that will not be processed here (fetched before a rebalance or seek): no longer holds the commit back, and not done either. */
+  discard(offset: string): void {
+    const value = BigInt(offset);
+    if (!this.pending.delete(value)) return;
+    if (value === this.lowestPending) this.lowestPending = this.pending.size === 0 ? undefined : min(this.pending);
+  }
+
   get pendingCount(): number {
     return this.pending.size;
   }

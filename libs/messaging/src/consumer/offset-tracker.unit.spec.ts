@@ -35,4 +35,17 @@ describe('OffsetTracker', () => {
     t.done('99');
     expect(t.committable()).toBe('8');
   });
+
+  it('lets a discarded offset (fetched before a rebalance) stop holding the commit back, without counting it done', () => {
+    const t = new OffsetTracker();
+    t.add('3');
+    t.add('4');
+    t.add('5');
+    t.done('4');
+    expect(t.committable()).toBe('3');
+    t.discard('3');
+    expect(t.committable()).toBe('5');
+    t.discard('5');
+    expect(t.committable()).toBe('5');
+  });
 });

@@ -32,6 +32,12 @@ export interface PartitionProcessorOptions {
   readonly commitIntervalMs?: number;
   /** Counts each failed attempt that will be retried (budgeted or an outage). */
   readonly retries?: CounterHandle;
+  /**
+   * Transactions of this partition that may run at once, each on keys none of the others holds
+   * (default 1: one after the other). More lets an event of another key go while a transaction
+   * waits on the database, instead of queueing behind it; order per key is kept.
+   */
+  readonly concurrency?: number;
 }
 
 /** Defaults: about one fetch of 1 KiB events per partition, and ten commits a second at most. */
@@ -74,6 +80,8 @@ interface Lane {
   running: boolean;
 }
 
+const keyOf = (message: IncomingMessage): string => message.key ?? '';
+
 function deferred(): { promise: Promise<void>; resolve: () => void } {
   let resolve!: () => void;
   const promise = new Promise<void>((r) => (resolve = r));
@@ -81,9 +89,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 /**
- * Processes one partition for one use case. Messages are handled in offset order, except
- * that a key whose event fails is parked: its event is retried with back-off while later
- * events of that key queue behind it (order per key is kept) and events of other keys go on.
+ * Processes one partition for one use case. Messages are handled in offset order per key: up to
+ * `concurrency` transactions run at once, each on keys no other one holds, and an event of a held
+ * key waits for its key's transaction. A key whose event fails is parked: its event is retried
+ * with back-off while later events of that key queue behind it and events of other keys go on.
  * After the retry budget, or at once for poison and non-retriable failures, the event goes to
  * the dead-letter topic and the key moves on. The committed offset never passes an event
  * that is not finished.
@@ -97,7 +106,10 @@ export class PartitionProcessor {
   private readonly lanes = new Map<string, Lane>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private buffer: Buffered[] = [];
-  private draining?: Promise<void>;
+  /** The runs in flight: each one transaction's worth of messages (or those messages one by one). */
+  private readonly runs = new Set<Promise<void>>();
+  /** Keys a run in flight holds, with how many of its messages: their later messages wait. */
+  private readonly heldKeys = new Map<string, number>();
   /** Resolved (and replaced) whenever the drain loop finishes a run or stops. */
   private progress = deferred();
   private parkedCount = 0;
@@ -134,6 +146,8 @@ export class PartitionProcessor {
       const bytes = bufferedBytes(message);
       this.buffer.push({ message, bytes, isStale });
       this.options.budget?.hold(bytes);
+      // Tracked from here: a run may take later messages past it, and the commit must not pass it.
+      this.tracker.add(message.offset);
     }
     const last = batch.messages[batch.messages.length - 1].offset;
     this.drain();
@@ -149,57 +163,82 @@ export class PartitionProcessor {
 
   /** Resolves once every buffered message has been handled, parked or dead-lettered, and that is committed. */
   async flush(): Promise<void> {
-    while (this.draining) await this.draining;
+    while (this.runs.size > 0) await Promise.all([...this.runs]);
     clearTimeout(this.commitTimer);
     this.commitTimer = undefined;
     await this.commit();
   }
 
+  /** Starts runs while there is buffered work whose keys no run holds, up to the concurrency. */
   private drain(): void {
-    if (this.draining || this.stopped) return;
-    this.draining = this.drainBuffer()
-      .catch((error) => this.options.logger.error('partition processing failed', { group: this.options.group, partition: this.partition, ...errorFields(error) }))
-      .finally(() => {
-        this.draining = undefined;
-        this.signalProgress();
-        if (this.buffer.length > 0) this.drain();
-      });
+    const concurrency = this.options.concurrency ?? 1;
+    while (!this.stopped && this.runs.size < concurrency) {
+      const run = this.nextRun();
+      if (run.length === 0) return;
+      for (const message of run) this.heldKeys.set(keyOf(message), (this.heldKeys.get(keyOf(message)) ?? 0) + 1);
+      const running: Promise<void> = this.handleRun(run)
+        .catch((error) => this.options.logger.error('partition processing failed', { group: this.options.group, partition: this.partition, ...errorFields(error) }))
+        .finally(() => {
+          this.runs.delete(running);
+          for (const message of run) {
+            const held = (this.heldKeys.get(keyOf(message)) ?? 1) - 1;
+            if (held === 0) this.heldKeys.delete(keyOf(message));
+            else this.heldKeys.set(keyOf(message), held);
+          }
+          this.signalProgress();
+          this.commitSoon();
+          this.drain();
+        });
+      this.runs.add(running);
+    }
   }
 
-  /** Handles the buffer in offset order: runs of events in one transaction, parked keys aside. */
-  private async drainBuffer(): Promise<void> {
-    while (!this.stopped && this.buffer.length > 0) {
-      // Fetched before a rebalance or seek: whoever holds the partition now reads them again.
-      if (this.buffer[0].isStale()) {
-        this.releaseBuffered(this.buffer.filter((b) => b.isStale()));
-        this.buffer = this.buffer.filter((b) => !b.isStale());
-        continue;
-      }
-      const run = this.runFrom(this.buffer);
-      const group = run.length > 0 ? run : [this.buffer[0].message];
-      this.releaseBuffered(this.buffer.splice(0, group.length));
-      for (const message of group) this.tracker.add(message.offset);
-      if (!(group.length > 1 && (await this.attemptTogether(group)))) {
-        for (const message of group) await this.takeOne(message);
-      }
-      this.signalProgress();
-      this.commitSoon();
+  /** One run: in one transaction, or one by one when that failed (failures isolated, retried and parked as usual). */
+  private async handleRun(run: readonly IncomingMessage[]): Promise<void> {
+    if (!(run.length > 1 && (await this.attemptTogether(run)))) {
+      for (const message of run) await this.takeOne(message);
     }
+  }
+
+  /**
+   * Takes the next run out of the buffer, in offset order: at most one transaction's worth of
+   * messages whose keys no run in flight holds. A message of a parked key joins its key's queue
+   * instead, and one of a held key stays for a later run (and so do its key's later messages,
+   * since the key stays held).
+   */
+  private nextRun(): IncomingMessage[] {
+    // Fetched before a rebalance or seek: whoever holds the partition now reads them again.
+    if (this.buffer.some((b) => b.isStale())) {
+      const stale = this.buffer.filter((b) => b.isStale());
+      this.releaseBuffered(stale);
+      for (const b of stale) this.tracker.discard(b.message.offset);
+      this.buffer = this.buffer.filter((b) => !b.isStale());
+    }
+    const limit = this.options.handleTogether ? (this.options.maxPerTransaction ?? 1) : 1;
+    const run: IncomingMessage[] = [];
+    const taken: Buffered[] = [];
+    for (const entry of this.buffer) {
+      if (run.length >= limit) break;
+      const key = keyOf(entry.message);
+      if (this.heldKeys.has(key)) continue;
+      const lane = this.lanes.get(key);
+      if (lane) {
+        lane.queue.push({ message: entry.message, attempts: 0, outages: 0 });
+        this.parkedCount += 1;
+      } else run.push(entry.message);
+      taken.push(entry);
+    }
+    if (taken.length > 0) {
+      const gone = new Set(taken);
+      this.buffer = this.buffer.filter((b) => !gone.has(b));
+      this.releaseBuffered(taken);
+      this.signalProgress();
+    }
+    return run;
   }
 
   private releaseBuffered(entries: readonly Buffered[]): void {
     this.options.budget?.release(entries.reduce((n, b) => n + b.bytes, 0));
-  }
-
-  /** Consecutive buffered messages whose keys are not parked, at most one transaction's worth. */
-  private runFrom(buffer: readonly Buffered[]): IncomingMessage[] {
-    const limit = this.options.handleTogether ? (this.options.maxPerTransaction ?? 1) : 1;
-    const run: IncomingMessage[] = [];
-    for (let i = 0; i < buffer.length && run.length < limit; i++) {
-      if (this.lanes.has(buffer[i].message.key ?? '')) break;
-      run.push(buffer[i].message);
-    }
-    return run;
   }
 
   private signalProgress(): void {
@@ -215,7 +254,7 @@ export class PartitionProcessor {
 
   /** One message: queued behind its parked key, or attempted now (and parked if it fails). */
   private async takeOne(message: IncomingMessage): Promise<void> {
-    const key = message.key ?? '';
+    const key = keyOf(message);
     const lane = this.lanes.get(key);
     if (lane) {
       lane.queue.push({ message, attempts: 0, outages: 0 });

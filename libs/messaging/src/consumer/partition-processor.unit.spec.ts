@@ -39,6 +39,9 @@ interface HarnessOptions {
   readonly refuseCommits?: number;
   /** Every handler call waits for this first. */
   readonly before?: Promise<void>;
+  /** The handling of these events (by key and offset) waits for their promise first. */
+  readonly holding?: Record<string, Promise<void>>;
+  readonly concurrency?: number;
 }
 
 function harness(failures: Record<string, number | 'poison' | 'fatal' | { outages: number }>, maxAttempts = 3, together = false, more: HarnessOptions = {}) {
@@ -48,6 +51,16 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
   const commits: string[] = [];
   const refused: string[] = [];
   const remaining = { ...failures };
+  /** Handlers running now, and the most that ever ran at once. */
+  const running = { now: 0, most: 0 };
+  const holding = async (ids: readonly string[]) => {
+    running.most = Math.max(running.most, ++running.now);
+    try {
+      await Promise.all(ids.map((id) => more.holding?.[id]));
+    } finally {
+      running.now -= 1;
+    }
+  };
   const processor = new PartitionProcessor('t', 0, {
     group: 'g',
     policy: retryPolicy({ maxAttempts, initialBackoffMs: 5, maxBackoffMs: 20 }),
@@ -55,9 +68,11 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
     maxBuffered: more.maxBuffered,
     budget: more.budget,
     commitIntervalMs: more.commitIntervalMs ?? 0,
+    concurrency: more.concurrency,
     handle: async (m) => {
       await more.before;
       const id = `${m.key}${m.offset}`;
+      await holding([id]);
       const rule = remaining[id];
       if (rule === 'poison') throw new MalformedMessageError('bad payload');
       if (rule === 'fatal') throw new NonRetriableError('bug');
@@ -77,6 +92,7 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
           handleTogether: async (messages: readonly IncomingMessage[]) => {
             await more.before;
             const ids = messages.map((m) => `${m.key}${m.offset}`);
+            await holding(ids);
             if (ids.some((id) => remaining[id] !== undefined && remaining[id] !== 0)) throw new Error('one of them fails');
             transactions.push(ids);
             handled.push(...ids);
@@ -95,7 +111,7 @@ function harness(failures: Record<string, number | 'poison' | 'fatal' | { outage
       return true;
     },
   });
-  return { processor, handled, deadLetters, commits, refused, transactions };
+  return { processor, handled, deadLetters, commits, refused, transactions, running };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
@@ -177,6 +193,44 @@ describe('PartitionProcessor', () => {
     await until(() => h.commits[h.commits.length - 1] === '7');
     expect(h.handled).toEqual(['a0', 'b1', 'a2', 'c4', 'd6', 'b3', 'b5']);
     expect(h.commits[h.commits.length - 1]).toBe('7');
+  });
+
+  it('runs transactions of other keys while one waits on the database, and commits no further than the one waiting', async () => {
+    const slow = gate();
+    const h = harness({}, 3, false, { concurrency: 3, holding: { a0: slow.opened } });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'c'), message(3, 'd')]));
+    await until(() => h.handled.length === 3);
+    expect(h.handled).toEqual(['b1', 'c2', 'd3']);
+    await settle();
+    expect(h.commits.every((c) => c === '0')).toBe(true);
+    slow.open();
+    await h.processor.flush();
+    expect(h.handled).toEqual(['b1', 'c2', 'd3', 'a0']);
+    expect(h.commits[h.commits.length - 1]).toBe('4');
+    expect(h.running.most).toBe(3);
+  });
+
+  it('keeps the order of a key while other keys pass it: its later events wait for the run that holds it', async () => {
+    const slow = gate();
+    const h = harness({}, 3, true, { concurrency: 4, maxPerTransaction: 2, holding: { a0: slow.opened } });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'c'), message(4, 'a'), message(5, 'd')]));
+    // [a0 b1] waits; a2 and a4 stay behind it while [c3 d5] goes.
+    await until(() => h.handled.length === 2);
+    expect(h.transactions).toEqual([['c3', 'd5']]);
+    slow.open();
+    await h.processor.flush();
+    expect(h.transactions).toEqual([['c3', 'd5'], ['a0', 'b1'], ['a2', 'a4']]);
+    expect(h.commits[h.commits.length - 1]).toBe('6');
+  });
+
+  it('parks a failing key under concurrency too: its later events queue behind it, the others flow', async () => {
+    const h = harness({ a0: 2 }, 5, false, { concurrency: 4 });
+    await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'c'), message(4, 'a')]));
+    await until(() => h.handled.length === 5);
+    expect(h.handled.filter((id) => id.startsWith('a'))).toEqual(['a0', 'a2', 'a4']);
+    expect(h.handled.slice(0, 2).sort()).toEqual(['b1', 'c3']);
+    await until(() => h.commits[h.commits.length - 1] === '5');
+    expect(h.processor.parked).toBe(0);
   });
 
   it('keeps parked events uncommitted when stopped, so the next owner gets them', async () => {

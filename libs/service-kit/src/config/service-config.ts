@@ -1,6 +1,6 @@
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from '@platform/core';
 import { EnvReader, type Env } from './env';
-import { DEFAULT_KAFKA_CLIENT, DEFAULT_PARTITIONS_CONCURRENTLY, KAFKA_CLIENTS, type KafkaClient } from '@platform/messaging';
+import { DEFAULT_KAFKA_CLIENT, DEFAULT_PARTITIONS_CONCURRENTLY, DEFAULT_TRANSACTIONS_PER_PARTITION, KAFKA_CLIENTS, type KafkaClient } from '@platform/messaging';
 import { readTracingSettings, type TracingSettings } from '../tracing/tracing-settings';
 import { developmentCredentialProblems } from './development-credentials';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
@@ -29,6 +29,8 @@ export interface ServiceConfig extends KafkaSecurity {
   readonly shutdownTimeoutMs: number;
   /** Partitions each use case handles concurrently. */
   readonly consumerConcurrency: number;
+  /** Transactions each partition runs at once, on different keys. */
+  readonly consumerTransactionsPerPartition: number;
   /** Which Kafka client the Broker port runs on. */
   readonly kafkaClient: KafkaClient;
   /** How soon the group gives a silent (crashed) member's partitions to others. */
@@ -69,6 +71,7 @@ export function loadServiceConfig(defaults: ServiceDefaults, env: Env = process.
     logFormat: read.oneOf('LOG_FORMAT', 'json', LOG_FORMATS),
     shutdownTimeoutMs: read.int('SHUTDOWN_TIMEOUT_MS', 20_000, { min: 1000, max: 600_000 }),
     consumerConcurrency: read.int('CONSUMER_CONCURRENCY', DEFAULT_PARTITIONS_CONCURRENTLY, { min: 1, max: 64 }),
+    consumerTransactionsPerPartition: read.int('CONSUMER_TRANSACTIONS_PER_PARTITION', DEFAULT_TRANSACTIONS_PER_PARTITION, { min: 1, max: 64 }),
     kafkaClient: read.oneOf('KAFKA_CLIENT', DEFAULT_KAFKA_CLIENT, KAFKA_CLIENTS),
     kafkaSessionTimeoutMs: read.int('KAFKA_SESSION_TIMEOUT_MS', 10_000, { min: 6_000, max: 300_000 }),
     ...readKafkaSecurity(read, env),

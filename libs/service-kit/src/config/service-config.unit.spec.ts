@@ -17,6 +17,7 @@ describe('service configuration', () => {
       logFormat: 'json',
       shutdownTimeoutMs: 20_000,
       consumerConcurrency: 6,
+      consumerTransactionsPerPartition: 3,
       kafkaSessionTimeoutMs: 10_000,
       kafkaSecurityProtocol: 'PLAINTEXT',
       kafkaSasl: undefined,
@@ -99,9 +100,10 @@ describe('service configuration', () => {
       LOG_FORMAT: 'pretty',
       SHUTDOWN_TIMEOUT_MS: '5000',
       CONSUMER_CONCURRENCY: '12',
+      CONSUMER_TRANSACTIONS_PER_PARTITION: '2',
       DATABASE_POOL_SIZE: '20',
     });
-    expect(config).toMatchObject({ port: 8080, kafkaBrokers: ['k1:9092', 'k2:9092'], kafkaNamespace: 'staging', logLevel: 'debug', logFormat: 'pretty', consumerConcurrency: 12, databasePoolSize: 20 });
+    expect(config).toMatchObject({ port: 8080, kafkaBrokers: ['k1:9092', 'k2:9092'], kafkaNamespace: 'staging', logLevel: 'debug', logFormat: 'pretty', consumerConcurrency: 12, consumerTransactionsPerPartition: 2, databasePoolSize: 20 });
   });
 
   it('names every bad variable, what it must be and what it was, in one error', () => {

@@ -59,6 +59,7 @@ export class MessagingLifecycle implements OnApplicationBootstrap, BeforeApplica
       useCases,
       logger: this.logger,
       partitionsConcurrently: this.config.consumerConcurrency,
+      transactionsPerPartition: this.config.consumerTransactionsPerPartition,
       metrics: this.metrics,
       deadLetterStacks: this.config.deadLetterStacks,
     });

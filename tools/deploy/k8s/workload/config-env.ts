@@ -19,6 +19,7 @@ export function configEnv(service: ServiceModel): Record<string, string> {
     SHUTDOWN_TIMEOUT_MS: String(SETTINGS.shutdownTimeoutMs),
     DATABASE_POOL_SIZE: '10',
     CONSUMER_CONCURRENCY: '6',
+    CONSUMER_TRANSACTIONS_PER_PARTITION: '3',
     KAFKA_SESSION_TIMEOUT_MS: '10000',
   };
 }
