@@ -223,6 +223,18 @@ describe('PartitionProcessor', () => {
     expect(h.commits[h.commits.length - 1]).toBe('6');
   });
 
+  it('runs one full transaction at a time while a partition catches up: more of them would only hold more', async () => {
+    const slow = gate();
+    const h = harness({}, 3, true, { concurrency: 3, maxPerTransaction: 4, holding: { k00: slow.opened } });
+    await h.processor.take(batchOf(Array.from({ length: 12 }, (_, i) => message(i, `k${i}`))));
+    await settle();
+    expect(h.running.most).toBe(1);
+    slow.open();
+    await h.processor.flush();
+    expect(h.transactions.map((t) => t.length)).toEqual([4, 4, 4]);
+    expect(h.running.most).toBe(1);
+  });
+
   it('parks a failing key under concurrency too: its later events queue behind it, the others flow', async () => {
     const h = harness({ a0: 2 }, 5, false, { concurrency: 4 });
     await h.processor.take(batchOf([message(0, 'a'), message(1, 'b'), message(2, 'a'), message(3, 'c'), message(4, 'a')]));
