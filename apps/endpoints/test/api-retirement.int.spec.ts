@@ -3,7 +3,7 @@ import type { SqlClient } from '@platform/core';
 import { EVENT_STORE_MIGRATIONS, PostgresEventStore } from '@platform/event-store';
 import { MESSAGING_MIGRATIONS, OutboxPublisher, RetriableError } from '@platform/messaging';
 import type { Transactions } from '@platform/service-kit';
-import { applySqlMigrations, createTestDatabase, type TestDatabase } from '@platform/testing';
+import { applySqlMigrations, createTestDatabase, inOwnTransaction, type TestDatabase } from '@platform/testing';
 import type { PoolClient } from 'pg';
 import { ApiCommands } from '../src/apis/api-commands';
 import { API_CATALOG } from '../src/migrations/1764300000000-api-catalog';
@@ -35,20 +35,7 @@ describe('ApiRetirement: retire and restore of one closure racing (PostgreSQL)',
     await db.drop();
   });
 
-  async function inTransaction<T>(work: (sql: SqlClient) => Promise<T>, client?: PoolClient): Promise<T> {
-    const connection = client ?? (await db.pool.connect());
-    try {
-      await connection.query('BEGIN');
-      const result = await work(connection);
-      await connection.query('COMMIT');
-      return result;
-    } catch (error) {
-      await connection.query('ROLLBACK');
-      throw error;
-    } finally {
-      connection.release();
-    }
-  }
+  const inTransaction = <T>(work: (sql: SqlClient) => Promise<T>, client?: PoolClient): Promise<T> => inOwnTransaction(db.pool, work, client);
 
   /** An owner with two active APIs, in the store and in the catalog the retirement lists them from. */
   async function ownerWithApis(): Promise<{ ownerId: string; apiIds: string[] }> {

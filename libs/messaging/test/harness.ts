@@ -1,4 +1,4 @@
-import { stderrLogger, type LogLevel, type Logger, type SqlClient, type SqlPool } from '@platform/core';
+import { stderrLogger, type LogLevel, type Logger } from '@platform/core';
 import { randomUUID } from 'node:crypto';
 import type { EndpointUpdated, EventClass } from '@platform/contracts';
 import { CE, createBroker, ensureTopics, KAFKA_CLIENTS, KafkaNaming, MESSAGING_MIGRATIONS, type Broker, type KafkaClient } from '../src';
@@ -88,22 +88,3 @@ export function endpointUpdated(apiId: string, version: number): EndpointUpdated
   };
 }
 
-/**
- * A transaction of the spec's own, not withTransaction's: published rows are inserted at once
- * (withTransaction sends them with its COMMIT), so a spec can fake a fault in them before the
- * commit, out of the relay's sight.
- */
-export async function inOwnTransaction<T>(pool: SqlPool, work: (tx: SqlClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw error;
-  } finally {
-    client.release();
-  }
-}

@@ -7,8 +7,8 @@ import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { EndpointUpdated, UserCreated } from '@platform/contracts';
 import { ensureTopics, OutboxPublisher, OutboxRelay, topicSpecFor } from '../src';
 import { OutboxDeadLetters } from '../src/outbox/outbox-dead-letters';
-import { adminDatabaseUrl, eventually, TopicReader } from '@platform/testing';
-import { endpointUpdated, inOwnTransaction, messagingHarness, type MessagingHarness } from './harness';
+import { adminDatabaseUrl, eventually, inOwnTransaction, TopicReader } from '@platform/testing';
+import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(180_000);
 

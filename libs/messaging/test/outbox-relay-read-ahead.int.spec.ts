@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import { EndpointUpdated } from '@platform/contracts';
-import { eventually, sleep, TopicReader } from '@platform/testing';
+import { eventually, inOwnTransaction, sleep, TopicReader } from '@platform/testing';
 import { ensureTopics, OutboxPublisher, OutboxRelay, topicSpecFor, type MessageProducer } from '../src';
 import { DELETE_AND_READ_SQL } from '../src/outbox/relay-statements';
-import { endpointUpdated, inOwnTransaction, messagingHarness, type MessagingHarness } from './harness';
+import { endpointUpdated, messagingHarness, type MessagingHarness } from './harness';
 
 jest.setTimeout(120_000);
 

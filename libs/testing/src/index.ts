@@ -1,6 +1,6 @@
 export { createdAtOf, uniqueName } from './names';
 export { eventually, sleep } from './eventually';
-export { adminDatabaseUrl, createTestDatabase, databaseUrl, dropDatabase, type TestDatabase } from './postgres';
+export { adminDatabaseUrl, createTestDatabase, databaseUrl, dropDatabase, inOwnTransaction, type TestDatabase } from './postgres';
 export { PrivateKafka, ensureKafka, repoRoot, type SaslSslListener } from './kafka';
 export { stablePort } from './stable-port';
 export { PrivatePostgres, postgresBinDir, type PostgresStopMode, type PrivatePostgresOptions } from './private-postgres';

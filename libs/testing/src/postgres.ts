@@ -1,4 +1,4 @@
-import { Client, Pool } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import { createdAtOf, uniqueName } from './names';
 
 /** The server tests create their throwaway databases on; a role allowed to create databases. */
@@ -65,5 +65,26 @@ async function sweepStaleDatabases(admin: Client): Promise<void> {
     if (createdAt !== undefined && Date.now() - createdAt > STALE_AFTER_MS) {
       await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => undefined);
     }
+  }
+}
+
+/**
+ * A transaction of the spec's own (BEGIN, the work, COMMIT; ROLLBACK when it throws), on `client`
+ * when given, else on a connection of `pool` released afterwards. Not the libraries'
+ * withTransaction: rows the outbox publisher writes in it are inserted at once (withTransaction
+ * sends them with its COMMIT), so a spec can fake a fault in them before the commit.
+ */
+export async function inOwnTransaction<T>(pool: Pool, work: (tx: PoolClient) => Promise<T>, client?: PoolClient): Promise<T> {
+  const connection = client ?? (await pool.connect());
+  try {
+    await connection.query('BEGIN');
+    const result = await work(connection);
+    await connection.query('COMMIT');
+    return result;
+  } catch (error) {
+    await connection.query('ROLLBACK');
+    throw error;
+  } finally {
+    connection.release();
   }
 }
