@@ -13,7 +13,7 @@ import { windows } from './messaging/windows';
 /**
  * The messaging suite, one run on one broker: raw kafkajs baselines first, then the library's
  * paths, each printed with its ratio to the baseline measured minutes before; the pipeline is
- * held against the dual-write pipeline a team would build by hand and the writer's transaction alone.
+ * held against the dual-write pipeline a team would build by hand (also with an inbox) and the writer's transaction alone.
  */
 const suite: BenchSuite = async (ctx) => {
   const env = await benchEnv(ctx.quick ? 500 : 2000);
@@ -38,9 +38,12 @@ const suite: BenchSuite = async (ctx) => {
     const pipelineCount = ctx.quick ? 2_000 : 10_000;
     const dualWrite = await dualWritePipeline(ctx, env, pipelineCount);
     await env.settle();
+    // The same by hand with exactly-once effects, paced at the same rate: what an inbox alone costs.
+    const dualWriteInbox = await dualWritePipeline(ctx, env, pipelineCount, { inbox: true, pacedAt: dualWrite.rate / 2 });
+    await env.settle();
     const writerAlone = await writerTransactionsAlone(ctx, env, pipelineCount);
     await env.settle();
-    const peers = { rawProduceConsume: raw.produceConsume, dualWrite, writerAlone };
+    const peers = { rawProduceConsume: raw.produceConsume, dualWrite, dualWriteInbox, writerAlone };
     const kafkajs = await pipeline(ctx, env, pipelineCount, peers);
     await env.settle();
     await pipeline(ctx, env, pipelineCount, peers, { ...platformatic, kafkajs });

@@ -1,4 +1,5 @@
 import { Partitioners } from 'kafkajs';
+import type { Pool, QueryResult } from 'pg';
 import { randomUUID } from 'node:crypto';
 import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
@@ -15,21 +16,36 @@ export interface PipelinePeer {
 
 const WRITERS = 8;
 
+/** What the hand-built consumer does with each event. */
+export interface DualWriteOptions {
+  /**
+   * Records the event's id in a table of its own in the effect's transaction, and writes the
+   * effect only when the id is new: exactly-once effects built by hand, in the fewest round trips
+   * node-postgres allows (BEGIN with the record, the effect, COMMIT), as our consumers do.
+   */
+  readonly inbox?: boolean;
+  /** Events a second of the paced part; half the burst's own rate when not given. */
+  readonly pacedAt?: number;
+}
+
 /**
  * The pipeline a team would build without the platform, of the same shape as ours: 8 writers,
  * each committing a state row and then awaiting a produce of its 1 KiB event (acks=all,
  * idempotent: the dual write, which loses the event when the process dies between the two);
  * a consumer group with an eachMessage handler and kafkajs' auto-commit writes the effect into
- * another database (no inbox: a redelivery writes it again). Same client, broker, partitions,
- * payloads and databases as ours. First as fast as the writers go, then paced at half that
- * rate for commit→effect latency, as ours is measured.
+ * another database (without `inbox`, a redelivery writes it again). Same client, broker,
+ * partitions, payloads and databases as ours. First as fast as the writers go, then paced for
+ * commit→effect latency, as ours is measured.
  */
-export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count: number): Promise<PipelinePeer> {
-  const writer = await env.database('dual_writer');
-  const reader = await env.database('dual_reader');
+export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count: number, { inbox = false, pacedAt }: DualWriteOptions = {}): Promise<PipelinePeer> {
+  const name = inbox ? 'dual_write_inbox' : 'dual_write';
+  const peer = inbox ? 'dual-write peer with an inbox' : 'dual-write peer';
+  const writer = await env.database(`${name}_writer`);
+  const reader = await env.database(`${name}_reader`);
   await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
   await reader.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
-  const topic = await env.topic('dual-write');
+  if (inbox) await reader.pool.query('CREATE TABLE handled_events (event_id uuid PRIMARY KEY)');
+  const topic = await env.topic(name.replace(/_/g, '-'));
   const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const consumer = env.kafka.consumer({ groupId: `${topic}.effects`, maxWaitTimeInMs: 250 });
@@ -42,7 +58,8 @@ export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count:
     eachMessage: async ({ message }) => {
       const id = message.headers?.ce_id?.toString() ?? '';
       const payload = JSON.parse(message.value?.toString() ?? '{}') as { apiId: string; version: number };
-      await reader.pool.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, payload.apiId, payload.version]);
+      if (inbox) await writeOnce(reader.pool, id, payload);
+      else await reader.pool.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, payload.apiId, payload.version]);
       effectAt.set(id, Date.now());
     },
   });
@@ -66,30 +83,45 @@ export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count:
   };
 
   try {
-    ctx.progress(`dual-write peer: ${count} transactions, each followed by its produce, from ${WRITERS} writers`);
+    ctx.progress(`${peer}: ${count} transactions, each followed by its produce, from ${WRITERS} writers`);
     const started = Date.now();
     await Promise.all(Array.from({ length: WRITERS }, async () => {
       while (next < count) await write();
     }));
-    await until(() => effectAt.size >= count, 600_000, 'every dual-write effect');
-    const rate = ctx.record('dual_write_pipeline_max_throughput', (count / (Math.max(...effectAt.values()) - started)) * 1000, 'events/s').value;
+    await until(() => effectAt.size >= count, 600_000, `every effect of the ${peer}`);
+    const rate = ctx.record(`${name}_pipeline_max_throughput`, (count / (Math.max(...effectAt.values()) - started)) * 1000, 'events/s').value;
 
     await env.quiesce();
     const paced = Math.max(200, Math.floor(count / 4));
-    const target = rate / 2;
-    ctx.progress(`dual-write peer: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
+    const target = pacedAt ?? rate / 2;
+    ctx.progress(`${peer}: ${paced} transactions paced at ${target.toFixed(0)}/s for latency`);
     const pauses = watchPauses();
     await pacedWrites(paced, target, WRITERS, write);
     const ids = [...committedAt.keys()].slice(count);
-    await until(() => ids.every((id) => effectAt.has(id)), 120_000, 'paced dual-write effects');
-    ctx.progress(`dual-write peer, paced: ${pauses.stop()}`);
+    await until(() => ids.every((id) => effectAt.has(id)), 120_000, `paced effects of the ${peer}`);
+    ctx.progress(`${peer}, paced: ${pauses.stop()}`);
     const latencies = commitToEffect(ids, committedAt, effectAt);
-    const p50 = ctx.record('dual_write_commit_to_effect_p50', percentile(latencies, 50), 'ms').value;
-    const p99 = ctx.record('dual_write_commit_to_effect_p99', percentile(latencies, 99), 'ms').value;
+    const p50 = ctx.record(`${name}_commit_to_effect_p50`, percentile(latencies, 50), 'ms').value;
+    const p99 = ctx.record(`${name}_commit_to_effect_p99`, percentile(latencies, 99), 'ms').value;
     return { rate, p50, p99 };
   } finally {
     await consumer.disconnect();
     await producer.disconnect();
+  }
+}
+
+/** The effect, written only when the event's id is recorded now: a redelivery changes nothing. */
+async function writeOnce(pool: Pool, id: string, payload: { apiId: string; version: number }): Promise<void> {
+  const client = await pool.connect();
+  try {
+    const [, recorded] = (await client.query(`BEGIN; INSERT INTO handled_events (event_id) VALUES (${client.escapeLiteral(id)}) ON CONFLICT DO NOTHING`)) as unknown as QueryResult[];
+    if (recorded.rowCount === 1) await client.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3)', [id, payload.apiId, payload.version]);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
   }
 }
 

@@ -74,6 +74,8 @@ export interface PipelinePeers {
   readonly rawProduceConsume: number;
   /** The hand-built dual-write pipeline of the same shape: the targets are set against it. */
   readonly dualWrite: PipelinePeer;
+  /** The same with an inbox on its consumer (exactly-once effects), paced at the same rate: printed beside, no target. */
+  readonly dualWriteInbox: PipelinePeer;
   /** The writer's transaction alone, 8 clients: the database's ceiling for this shape. */
   readonly writerAlone: number;
 }
@@ -167,6 +169,7 @@ export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, 
     const latencies = commitToEffect(ids, committedAt, useCase.effectAt);
     ctx.record(metric('commit_to_effect_p50'), percentile(latencies, 50), 'ms', { metric: 'dual_write_commit_to_effect_p50', value: peers.dualWrite.p50, lowerIsBetter: true });
     const p99 = ctx.record(metric('commit_to_effect_p99'), percentile(latencies, 99), 'ms', { metric: 'dual_write_commit_to_effect_p99', value: peers.dualWrite.p99, lowerIsBetter: true }, { atMost: peers.dualWrite.p99 + P99_ALLOWANCE_MS });
+    ctx.record(metric('vs_dual_write_inbox_commit_to_effect_p99'), p99.value, 'ms', { metric: 'dual_write_inbox_commit_to_effect_p99', value: peers.dualWriteInbox.p99, lowerIsBetter: true });
     if (adapter.kafkajs) ctx.record(metric('vs_kafkajs_commit_to_effect_p99'), p99.value, 'ms', { metric: 'pipeline_commit_to_effect_p99', value: adapter.kafkajs.p99, lowerIsBetter: true });
     // Where the time goes: each event's path cut at the relay's send, Kafka's acknowledgement, the
     // batch handed to the use case and the handler's call.
