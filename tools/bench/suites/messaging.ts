@@ -4,6 +4,7 @@ import { stderrLogger } from '@platform/core';
 import { brokerAdapter, type BenchAdapter } from './messaging/adapters';
 import { benchEnv } from './messaging/fixture';
 import { dualWritePipeline, writerTransactionsAlone } from './messaging/dual-write';
+import { consumerAlone, handBuiltConsumerAlone } from './messaging/consumer-alone';
 import { manyGroups } from './messaging/many-groups';
 import { outboxRelayBacklog } from './messaging/outbox-relay';
 import { pipeline } from './messaging/pipeline';
@@ -13,7 +14,8 @@ import { windows } from './messaging/windows';
 /**
  * The messaging suite, one run on one broker: raw kafkajs baselines first, then the library's
  * paths, each printed with its ratio to the baseline measured minutes before; the pipeline is
- * held against the dual-write pipeline a team would build by hand (also with an inbox) and the writer's transaction alone.
+ * held against the dual-write pipeline a team would build by hand (also with an inbox) and the writer's transaction alone,
+ * and its consuming side alone against the hand-built inbox consumer.
  */
 const suite: BenchSuite = async (ctx) => {
   const env = await benchEnv(ctx.quick ? 500 : 2000);
@@ -43,6 +45,14 @@ const suite: BenchSuite = async (ctx) => {
     await env.settle();
     const writerAlone = await writerTransactionsAlone(ctx, env, pipelineCount);
     await env.settle();
+    // The consuming side alone, at the pipeline's paced rate: ours against the hand-built inbox consumer.
+    const alone = { count: Math.max(200, Math.floor(pipelineCount / 4)), rate: dualWrite.rate / 2 };
+    const handBuilt = await handBuiltConsumerAlone(ctx, env, alone.count, alone.rate);
+    await env.settle();
+    for (const adapter of [kafkajsAdapter, platformatic]) {
+      await consumerAlone(ctx, env, alone.count, alone.rate, handBuilt, adapter);
+      await env.settle();
+    }
     const peers = { rawProduceConsume: raw.produceConsume, dualWrite, dualWriteInbox, writerAlone };
     const kafkajs = await pipeline(ctx, env, pipelineCount, peers);
     await env.settle();

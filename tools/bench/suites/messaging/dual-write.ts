@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { withTransaction } from '@platform/core';
 import { EndpointUpdated } from '@platform/contracts';
 import { OutboxPublisher } from '@platform/messaging';
+import type { TestDatabase } from '@platform/testing';
 import { percentile, type BenchContext } from '../../bench';
 import { commitToEffect, kibEvent, pacedWrites, rawMessage, until, watchPauses, type BenchEnv } from './fixture';
 
@@ -41,29 +42,13 @@ export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count:
   const name = inbox ? 'dual_write_inbox' : 'dual_write';
   const peer = inbox ? 'dual-write peer with an inbox' : 'dual-write peer';
   const writer = await env.database(`${name}_writer`);
-  const reader = await env.database(`${name}_reader`);
+  const reader = await effectsDatabase(env, `${name}_reader`, inbox);
   await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
-  await reader.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
-  if (inbox) await reader.pool.query('CREATE TABLE handled_events (event_id uuid PRIMARY KEY)');
   const topic = await env.topic(name.replace(/_/g, '-'));
   const producer = env.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  const consumer = env.kafka.consumer({ groupId: `${topic}.effects`, maxWaitTimeInMs: 250 });
-  await consumer.connect();
-  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  const effectAt = new Map<string, number>();
-  await consumer.run({
-    partitionsConsumedConcurrently: 6,
-    eachMessage: async ({ message }) => {
-      const id = message.headers?.ce_id?.toString() ?? '';
-      const payload = JSON.parse(message.value?.toString() ?? '{}') as { apiId: string; version: number };
-      if (inbox) await writeOnce(reader.pool, id, payload);
-      else await reader.pool.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, payload.apiId, payload.version]);
-      effectAt.set(id, Date.now());
-    },
-  });
-  await joined;
+  const consumer = await startHandBuiltConsumer(env, topic, reader.pool, inbox);
+  const { effectAt } = consumer;
 
   const committedAt = new Map<string, number>();
   let next = 0;
@@ -105,9 +90,48 @@ export async function dualWritePipeline(ctx: BenchContext, env: BenchEnv, count:
     const p99 = ctx.record(`${name}_commit_to_effect_p99`, percentile(latencies, 99), 'ms').value;
     return { rate, p50, p99 };
   } finally {
-    await consumer.disconnect();
+    await consumer.stop();
     await producer.disconnect();
   }
+}
+
+/** A consuming side's database: its effects table, and with `inbox` the hand-built inbox's table. */
+export async function effectsDatabase(env: BenchEnv, name: string, inbox = false): Promise<TestDatabase> {
+  const db = await env.database(name);
+  await db.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
+  if (inbox) await db.pool.query('CREATE TABLE handled_events (event_id uuid PRIMARY KEY)');
+  return db;
+}
+
+/** A hand-built consumer group, running: when each event's effect was written, by the event's id. */
+export interface HandBuiltConsumer {
+  readonly effectAt: ReadonlyMap<string, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The consumer a team would write with kafkajs: a group whose eachMessage handler writes the
+ * effect into `pool`'s effects table (with `inbox`, only when the event's id is recorded now in
+ * handled_events, which must exist), offsets auto-committed. Resolves once it joined the group.
+ */
+export async function startHandBuiltConsumer(env: BenchEnv, topic: string, pool: Pool, inbox: boolean): Promise<HandBuiltConsumer> {
+  const consumer = env.kafka.consumer({ groupId: `${topic}.effects`, maxWaitTimeInMs: 250 });
+  await consumer.connect();
+  const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const effectAt = new Map<string, number>();
+  await consumer.run({
+    partitionsConsumedConcurrently: 6,
+    eachMessage: async ({ message }) => {
+      const id = message.headers?.ce_id?.toString() ?? '';
+      const payload = JSON.parse(message.value?.toString() ?? '{}') as { apiId: string; version: number };
+      if (inbox) await writeOnce(pool, id, payload);
+      else await pool.query('INSERT INTO effects (event_id, api_id, version) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [id, payload.apiId, payload.version]);
+      effectAt.set(id, Date.now());
+    },
+  });
+  await joined;
+  return { effectAt, stop: () => consumer.disconnect() };
 }
 
 /** The effect, written only when the event's id is recorded now: a redelivery changes nothing. */

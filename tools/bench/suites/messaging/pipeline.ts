@@ -3,13 +3,13 @@ import { EndpointUpdated } from '@platform/contracts';
 import { CE, KafkaNaming, OutboxPublisher, OutboxRelay, ServiceMessaging, type Broker, type EnvelopeOf, type HandlerContext, type GroupConsumer, type MessageProducer, type UseCase } from '@platform/messaging';
 import { randomUUID } from 'node:crypto';
 import { percentile, type BenchContext } from '../../bench';
-import type { PipelinePeer } from './dual-write';
+import { effectsDatabase, type PipelinePeer } from './dual-write';
 import { commitToEffect, kibEvent, pacedWrites, until, watchPauses, type BenchEnv } from './fixture';
 
 const EVENTS = [EndpointUpdated] as const;
 
 /** The consuming side of the pipeline: inbox + one DB write per event. */
-class EffectUseCase implements UseCase<typeof EVENTS> {
+export class EffectUseCase implements UseCase<typeof EVENTS> {
   readonly name = 'effects';
   readonly events = EVENTS;
   readonly effectAt = new Map<string, number>();
@@ -109,9 +109,8 @@ export interface PipelineResult {
 export async function pipeline(ctx: BenchContext, env: BenchEnv, count: number, peers: PipelinePeers, adapter: PipelineAdapter = { name: 'kafkajs', broker: env.broker }): Promise<PipelineResult> {
   const metric = (name: string) => (adapter.name === 'kafkajs' ? `pipeline_${name}` : `pipeline_${adapter.name}_${name}`);
   const writer = await env.database('writer');
-  const reader = await env.database('reader');
+  const reader = await effectsDatabase(env, 'reader');
   await writer.pool.query('CREATE TABLE state (id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
-  await reader.pool.query('CREATE TABLE effects (event_id uuid PRIMARY KEY, api_id uuid NOT NULL, version int NOT NULL)');
   const naming = new KafkaNaming(`${env.namespace}-pipeline-${adapter.name}`);
   const logger = stderrLogger('pipeline', 'error');
   const useCase = new EffectUseCase();
